@@ -1,0 +1,1 @@
+"""Plotting helpers shared by hzx (mplhep styles, PNG and PDF output)."""

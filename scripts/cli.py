@@ -1,0 +1,56 @@
+"""Entry point of the ``hzx`` command line.
+
+Each verb lives in its own module of this package and exposes ``register(subparsers)``, which adds
+its parser and sets ``func`` (called with the parsed arguments, returning an exit code). Verb
+modules import heavy libraries inside their functions so that ``hzx --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from hzx import __version__
+from hzx.errors import HzxError
+
+# Order is the order of `hzx --help`.
+VERB_MODULES = ("samples", "run", "plot", "fit", "generate", "h5", "nn", "cluster", "inspect", "demo")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hzx",
+        description="Columnar Higgs analyses with coffea and Dask.",
+    )
+    parser.add_argument("--version", action="version", version=f"hzx {__version__}")
+    subparsers = parser.add_subparsers(dest="verb", metavar="VERB")
+    for name in VERB_MODULES:
+        try:
+            module = importlib.import_module(f"hzx.scripts.{name}")
+        except ModuleNotFoundError as err:
+            if err.name == f"hzx.scripts.{name}":
+                continue  # verb not part of this installation
+            raise
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0 if args.verb is None else 2
+    try:
+        return int(args.func(args) or 0)
+    except HzxError as err:
+        print(f"hzx {args.verb}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"hzx {args.verb}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

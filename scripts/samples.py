@@ -1,0 +1,53 @@
+"""``hzx samples``: list the catalogue, write coffea filesets."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("samples", help="sample catalogue and filesets",
+                                   description="The ATLAS Open Data 2020 4lep catalogue.")
+    sub = parser.add_subparsers(dest="samples_verb", metavar="ACTION", required=True)
+
+    listing = sub.add_parser("list", help="print the catalogue")
+    listing.set_defaults(func=_list)
+
+    fileset = sub.add_parser("fileset", help="write a coffea fileset JSON for a location")
+    fileset.add_argument("--location", required=True,
+                         help="local folder, https:// or root:// prefix, public-https or "
+                              "public-xrootd")
+    fileset.add_argument("--out", required=True, help="fileset JSON to write")
+    fileset.add_argument("--samples", nargs="+", metavar="NAME",
+                         help="catalogue names [default: all, or all present in a folder]")
+    fileset.add_argument("--lumi-fb", type=float, default=None,
+                         help="luminosity for simulated samples in fb⁻¹ [default: 10]")
+    fileset.add_argument("--merge-data", action="store_true",
+                         help="one dataset 'data' for all data periods (as the notebook)")
+    fileset.set_defaults(func=_fileset)
+
+
+def _list(args: argparse.Namespace) -> int:
+    from hzx.samples import LUMI_FB, SAMPLES
+    from hzx.samples.normalisation import xsec_weight
+    from hzx.scripts.common import format_table
+
+    rows = []
+    for s in SAMPLES.values():
+        w = "" if s.is_data else f"{xsec_weight(s.xsec_pb, s.sumw, LUMI_FB, s.red_eff):.4g}"
+        rows.append([s.name, s.role, str(s.dsid or ""), f"{s.xsec_pb:g}" if s.xsec_pb else "",
+                     f"{s.sumw:g}" if s.sumw else "", w, s.filename])
+    print(format_table(rows, ["sample", "role", "dsid", "xsec [pb]", "sumw",
+                              f"weight @ {LUMI_FB:g}/fb", "file"]))
+    return 0
+
+
+def _fileset(args: argparse.Namespace) -> int:
+    from hzx.samples import LUMI_FB, build_fileset, write_fileset
+
+    fileset = build_fileset(args.location, args.samples, lumi_fb=args.lumi_fb or LUMI_FB,
+                            merge_data=args.merge_data)
+    path = write_fileset(fileset, args.out)
+    nfiles = sum(len(v["files"]) for v in fileset.values())
+    print(f"wrote {path}: {len(fileset)} datasets, {nfiles} files ({', '.join(fileset)})")
+    return 0

@@ -1,0 +1,63 @@
+"""Write small ATLAS-Open-Data-like ``mini`` trees for tests (uproot, at run time)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import awkward as ak
+import numpy as np
+import uproot
+
+LEPTON_FIELDS = ("pt", "eta", "phi", "E", "charge", "type", "ptcone30", "etcone20")
+EVENT_FIELDS = ("mcWeight", "scaleFactor_PILEUP", "scaleFactor_ELE", "scaleFactor_MUON",
+                "scaleFactor_LepTRIGGER", "trigE", "trigM")
+
+
+def read_mini(path: str | Path) -> ak.Array:
+    """The branches the 4-lepton selection reads, as one awkward record array."""
+    tree = uproot.open(path)["mini"]
+    names = [f"lep_{f}" for f in LEPTON_FIELDS] + list(EVENT_FIELDS)
+    return tree.arrays(names)
+
+
+def write_mini(path: str | Path, arrays: ak.Array, drop: tuple[str, ...] = ()) -> Path:
+    """Write ``arrays`` (fields as :func:`read_mini`) as a ``mini`` tree; leave out ``drop``."""
+    lep = {f: arrays[f"lep_{f}"] for f in LEPTON_FIELDS if f"lep_{f}" not in drop}
+    branches = {name: ak.to_numpy(arrays[name]) for name in EVENT_FIELDS if name not in drop}
+    branches["lep"] = ak.zip(lep)
+    with uproot.recreate(path) as file:
+        # lep_pt, lep_eta … sharing the counter lep_n, as in the real files
+        file.mktree("mini", {k: v.type if isinstance(v, ak.Array) else v.dtype
+                             for k, v in branches.items()},
+                    counter_name=lambda counted: f"{counted}_n",
+                    field_name=lambda outer, inner: f"{outer}_{inner}")
+        file["mini"].extend(branches)
+    return Path(path)
+
+
+def make_events(leptons: list[list[dict]], **event_fields) -> ak.Array:
+    """Hand-built events: ``leptons`` per event as dicts of (GeV) pt, eta, phi, E, charge, type,
+    ptcone30, etcone20 (missing isolation → 0). Values are stored in MeV as the real files."""
+    records = []
+    for event in leptons:
+        rec = {f"lep_{f}": [] for f in LEPTON_FIELDS}
+        for lep in event:
+            for f in LEPTON_FIELDS:
+                value = lep.get(f, 0.0)
+                if f in ("pt", "E", "ptcone30", "etcone20"):
+                    value = value * 1000.0
+                rec[f"lep_{f}"].append(value)
+        records.append(rec)
+    n = len(records)
+    arr = ak.Array(records)
+    fields = {f"lep_{f}": ak.values_astype(arr[f"lep_{f}"], np.int32 if f == "charge" else
+                                           np.uint32 if f == "type" else np.float32)
+              for f in LEPTON_FIELDS}
+    defaults = {"mcWeight": 1.0, "scaleFactor_PILEUP": 1.0, "scaleFactor_ELE": 1.0,
+                "scaleFactor_MUON": 1.0, "scaleFactor_LepTRIGGER": 1.0, "trigE": True,
+                "trigM": False}
+    for name, default in defaults.items():
+        value = event_fields.get(name, default)
+        dtype = bool if name.startswith("trig") else np.float32
+        fields[name] = np.broadcast_to(np.asarray(value, dtype=dtype), (n,)).copy()
+    return ak.zip(fields, depth_limit=1)

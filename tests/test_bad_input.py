@@ -1,0 +1,120 @@
+"""Bad input gives a clear error naming the file, or is skipped and recorded when asked."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+import uproot
+from hzx.processors import AtlasOpenDataSchema, FourLeptonOptions, FourLeptonProcessor
+from hzx.scripts.cli import main
+from minitree import read_mini, write_mini
+
+from hzx.errors import ConfigurationError, InputFileError, UnknownSampleError
+from hzx.execution import ExecutorOptions, RunOptions, run_processor
+
+
+@pytest.fixture()
+def bad_files(opendata_dir, tmp_path):
+    good = tmp_path / "data_A.4lep.root"
+    shutil.copy(opendata_dir / "data_A.4lep.root", good)
+    raw = (opendata_dir / "data_B.4lep.root").read_bytes()
+    truncated = tmp_path / "truncated.root"
+    truncated.write_bytes(raw[: len(raw) // 2])
+    corrupt = tmp_path / "corrupt.root"
+    corrupt.write_bytes(np.random.default_rng(1).bytes(50_000))
+    no_tree = tmp_path / "no_mini.root"
+    with uproot.recreate(no_tree) as f:
+        f["other"] = {"x": np.arange(3)}
+    no_branch = write_mini(tmp_path / "no_lep_type.root",
+                           read_mini(opendata_dir / "data_A.4lep.root"), drop=("lep_type",))
+    return {"good": good, "truncated": truncated, "corrupt": corrupt, "no_tree": no_tree,
+            "no_branch": no_branch, "missing": tmp_path / "does_not_exist.root"}
+
+
+def run(fileset, skip=False, executor="iterative"):
+    return run_processor(FourLeptonProcessor(), fileset, treename="mini",
+                         schema=AtlasOpenDataSchema,
+                         executor=ExecutorOptions(executor=executor, progress=False),
+                         run=RunOptions(skip_bad_files=skip))
+
+
+@pytest.mark.parametrize(("kind", "message"), [
+    ("truncated", "unreadable"),
+    ("corrupt", "unreadable"),
+    ("no_tree", "no tree 'mini' in the file (it has: other)"),
+    ("no_branch", "lacks needed branch(es): lep_type"),
+    ("missing", "file not found"),
+])
+def test_error_names_file_and_problem(bad_files, kind, message):
+    with pytest.raises(InputFileError) as info:
+        run({"data_bad": [str(bad_files[kind])], "data_A": [str(bad_files["good"])]})
+    assert info.value.path == str(bad_files[kind])
+    assert message in str(info.value)
+    assert "data_bad" in str(info.value)
+
+
+def test_skip_bad_files_records_every_skipped_file(bad_files, fourlep_reference):
+    bad = [str(bad_files[k]) for k in ("truncated", "corrupt", "no_tree", "no_branch", "missing")]
+    out = run({"data_A": [str(bad_files["good"]), *bad]}, skip=True)
+    meta = out["data_A"]["metadata"]
+    assert sorted(item["file"] for item in meta["skipped_files"]) == sorted(bad)
+    assert all(item["reason"] for item in meta["skipped_files"])
+    # the good file is still analysed completely
+    assert out["data_A"]["m4l"].values().tolist() == \
+        fourlep_reference["files"]["data_A.4lep.root"]["m4l_hist"]
+    assert meta["events_read"] == 39
+
+
+def test_dataset_with_only_bad_files_is_present_and_empty(bad_files):
+    out = run({"data_A": [str(bad_files["good"])], "data_X": [str(bad_files["corrupt"])]},
+              skip=True)
+    assert out["data_X"]["metadata"]["events_read"] == 0
+    assert out["data_X"]["m4l"].values().sum() == 0
+    assert out["data_X"]["metadata"]["skipped_files"][0]["file"] == str(bad_files["corrupt"])
+
+
+@pytest.mark.slow
+def test_skip_bad_files_on_dask(bad_files):
+    out = run({"data_A": [str(bad_files["good"]), str(bad_files["no_tree"])]}, skip=True,
+              executor="dask")
+    assert [i["file"] for i in out["data_A"]["metadata"]["skipped_files"]] == \
+        [str(bad_files["no_tree"])]
+
+
+def test_simulated_dataset_without_normalisation_is_an_error(opendata_dir):
+    with pytest.raises(ConfigurationError,
+                       match="'mc_thing' has no xsec_pb, sumw, lumi_fb in its fileset metadata"):
+        run({"mc_thing": {"files": [str(opendata_dir / "data_A.4lep.root")],
+                          "metadata": {"role": "background"}}})
+
+
+def test_bad_options_and_names():
+    with pytest.raises(ConfigurationError, match="wrong m4l binning"):
+        FourLeptonOptions(m4l_bins=0)
+    with pytest.raises(ConfigurationError, match="wrong m4l binning"):
+        FourLeptonOptions(m4l_min_gev=250, m4l_max_gev=80)
+    with pytest.raises(ConfigurationError, match="reserves"):
+        run({"_private": ["x.root"]})
+    with pytest.raises(ConfigurationError, match="unknown executor 'spark'"):
+        ExecutorOptions(executor="spark")
+    from hzx.processors.registry import build
+
+    with pytest.raises(UnknownSampleError, match="available: fourlep"):
+        build("fivelep")
+    with pytest.raises(ConfigurationError, match="use KEY=VALUE with KEY one of"):
+        build("fourlep", ["no_such_option=1"])
+    with pytest.raises(ConfigurationError, match="cannot read 'maybe' as bool"):
+        build("fourlep", ["require_trigger=maybe"])
+
+
+def test_cli_reports_bad_file_without_traceback(bad_files, tmp_path, capsys):
+    fileset = tmp_path / "fs.json"
+    fileset.write_text('{{"data_A": {{"files": {{"{}": "mini"}}}}}}'.format(bad_files["no_tree"]))
+    code = main(["run", "fourlep", "--fileset", str(fileset), "--out", str(tmp_path / "o.coffea"),
+                 "--executor", "iterative", "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert str(bad_files["no_tree"]) in err and "no tree 'mini'" in err
+    assert "Traceback" not in err
