@@ -212,22 +212,19 @@ class FourLeptonProcessor(processor.ProcessorABC):
             passed &= mask
             cutflow[name] = {"raw": int(passed.sum()), "weighted": float(weights[passed].sum())}
 
-        selected = leptons[passed]
         w = weights[passed]
-        m4l = sel.four_lepton_mass(selected)
+        m4l = sel.four_lepton_mass(leptons, passed)
         in_window = (m4l >= o.m4l_min_gev) & (m4l < o.m4l_max_gev)
         cutflow["m4l_window"] = {"raw": int(in_window.sum()), "weighted": float(w[in_window].sum())}
 
         out["m4l"].fill(m4l=m4l, weight=w)
-        channel = sel.channel_index(selected)
+        channel = sel.channel_index(leptons)[passed]
         names = np.array(list(sel.CHANNELS.values()))
         out["m4l_channel"].fill(channel=names[channel], m4l=m4l, weight=w)
         rank = np.tile(np.arange(4), len(m4l))
-        four = selected[:, :4]
-        out["lepton_pt"].fill(rank=rank, pt=ak.to_numpy(ak.flatten(four.pt)),
-                              weight=np.repeat(w, 4))
-        out["lepton_eta"].fill(rank=rank, eta=ak.to_numpy(ak.flatten(four.eta)),
-                               weight=np.repeat(w, 4))
+        index = sel.first_four(leptons, passed)
+        out["lepton_pt"].fill(rank=rank, pt=leptons.pt[index], weight=np.repeat(w, 4))
+        out["lepton_eta"].fill(rank=rank, eta=leptons.eta[index], weight=np.repeat(w, 4))
         return {dataset: out}
 
     def postprocess(self, accumulator: dict) -> dict:

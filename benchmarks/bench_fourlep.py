@@ -1,0 +1,132 @@
+"""Throughput of the 4-lepton processor against the floor of reading its branches with uproot.
+
+The real ATLAS Open Data files of ../shared are replicated (event records repeated, same branch
+types and ZLIB level 1 compression as the originals) into ``--files`` files holding ``--events``
+events in all. Then, side by side in one run:
+
+- ``read floor``: uproot opens each chunk and reads and decompresses exactly the branches the
+  processor needs (``FourLeptonProcessor.required_branches()``), nothing else;
+- ``processor (iterative)``: :func:`hzx.execution.run_processor` with the iterative executor;
+- ``processor (dask 1 worker)`` and ``(dask 2 workers)``: a real Dask ``LocalCluster``.
+
+Goal (issue 2): processor ≤ 1.3 × the read floor; 2 workers well above 1 worker.
+
+    python benchmarks/bench_fourlep.py [--events 1000000] [--files 4] [--chunksize 200000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+import awkward as ak
+import numpy as np
+import uproot
+
+from hzx.execution import ExecutorOptions, RunOptions, run_processor
+from hzx.processors import AtlasOpenDataSchema, FourLeptonProcessor
+
+REPO = Path(__file__).resolve().parent.parent
+OPENDATA = REPO.parent / "shared" / "data" / "atlas-opendata-2020-4lep"
+RESULTS = REPO / "benchmarks" / "results"
+
+
+def replicate(events: int, files: int, where: Path) -> list[Path]:
+    """Write ``files`` ROOT files with ``events`` events in all, made of the real events."""
+    sources = [OPENDATA / "data_A.4lep.root", OPENDATA / "data_B.4lep.root"]
+    processor = FourLeptonProcessor()
+    branches = list(processor.required_branches()) + ["trigE", "trigM", "lep_etcone20"]
+    real = ak.concatenate([uproot.open(s)["mini"].arrays(branches) for s in sources])
+    per_file = events // files
+    paths = []
+    for i in range(files):
+        path = where / f"replica_{i}.root"
+        index = np.arange(per_file) % len(real)
+        chunk = real[index]
+        lep = {b[4:]: chunk[b] for b in branches if b.startswith("lep_")}
+        out = {b: ak.to_numpy(chunk[b]) for b in branches if not b.startswith("lep_")}
+        out["lep"] = ak.zip(lep)
+        with uproot.recreate(path, compression=uproot.ZLIB(1)) as f:
+            f.mktree("mini", {k: (v.type if isinstance(v, ak.Array) else v.dtype)
+                              for k, v in out.items()},
+                     counter_name=lambda counted: f"{counted}_n",
+                     field_name=lambda outer, inner: f"{outer}_{inner}")
+            step = 100_000
+            for start in range(0, per_file, step):
+                f["mini"].extend({k: v[start:start + step] for k, v in out.items()})
+        paths.append(path)
+    return paths
+
+
+def read_floor(paths: list[Path], branches: list[str], chunksize: int) -> float:
+    """Seconds to read and decompress the processor's branches, chunk by chunk."""
+    start = time.perf_counter()
+    for path in paths:
+        with uproot.open(path) as f:
+            tree = f["mini"]
+            n = tree.num_entries
+            nchunks = max(round(n / chunksize), 1)
+            size = -(-n // nchunks)
+            for lo in range(0, n, size):
+                tree.arrays(branches, entry_start=lo, entry_stop=min(n, lo + size),
+                            library="ak")
+    return time.perf_counter() - start
+
+
+def processor_time(paths: list[Path], executor: str, workers: int, chunksize: int) -> tuple[float, dict]:
+    fileset = {"data_replica": {"files": {str(p): "mini" for p in paths},
+                                "metadata": {"role": "data"}}}
+    start = time.perf_counter()
+    out = run_processor(FourLeptonProcessor(), fileset, treename="mini",
+                        schema=AtlasOpenDataSchema,
+                        executor=ExecutorOptions(executor=executor, workers=workers,
+                                                 progress=False),
+                        run=RunOptions(chunksize=chunksize))
+    return time.perf_counter() - start, out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--files", type=int, default=4)
+    parser.add_argument("--chunksize", type=int, default=125_000)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="hzx-bench-") as tmp:
+        paths = replicate(args.events, args.files, Path(tmp))
+        n = sum(uproot.open(p)["mini"].num_entries for p in paths)
+        branches = list(FourLeptonProcessor().required_branches())
+        read_floor(paths[:1], branches, args.chunksize)  # warm the page cache
+        rows = {}
+        rows["read floor (uproot, same branches)"] = read_floor(paths, branches, args.chunksize)
+        t, out = processor_time(paths, "iterative", 1, args.chunksize)
+        rows["processor, iterative"] = t
+        selected = out["data_replica"]["cutflow"]["charge_sum_zero"]["raw"]
+        rows["processor, dask 1 worker"] = processor_time(paths, "dask", 1, args.chunksize)[0]
+        t2, out2 = processor_time(paths, "dask", 2, args.chunksize)
+        rows["processor, dask 2 workers"] = t2
+        assert out2["data_replica"]["m4l"].values().tolist() == \
+            out["data_replica"]["m4l"].values().tolist()
+
+    floor = rows["read floor (uproot, same branches)"]
+    print(f"\n4-lepton processor on {n:,} events ({args.files} files, chunks of "
+          f"{args.chunksize:,}; {selected:,} selected), {platform.processor() or 'cpu'}")
+    print(f"{'':38s} {'seconds':>8s} {'events/s':>12s} {'× read floor':>13s}")
+    for name, seconds in rows.items():
+        print(f"{name:38s} {seconds:8.2f} {n / seconds:12,.0f} {seconds / floor:13.2f}")
+    speedup = rows["processor, dask 1 worker"] / rows["processor, dask 2 workers"]
+    print(f"dask 2 workers vs 1 worker: {speedup:.2f}×")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    result = {"events": n, "files": args.files, "chunksize": args.chunksize,
+              "seconds": rows, "events_per_s": {k: n / v for k, v in rows.items()},
+              "ratio_to_floor": {k: v / floor for k, v in rows.items()},
+              "dask_speedup_2_vs_1": speedup}
+    (RESULTS / "bench_fourlep.json").write_text(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,145 @@
+"""Signal/background classification of jets: signal = ``signal_class`` ≥ 0, background = −1.
+
+Outputs in the run directory: ``model.pt``, ``scaler.json``, ``metrics.json`` (ROC AUC on the
+test split, overall and per signal class against all background, and the signal efficiency at
+background rejections 10, 100, 1000) and PNG plots (training curves, ROC, scores per class).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from hzx.nn.config import DataConfig, TrainConfig
+from hzx.nn.pipeline import CLASSIFICATION, PreparedData
+from hzx.nn.regression import TrainingRun, _safe
+
+UNITS = {"auc": "1", "signal_efficiency": "1", "background_rejection": "1/ε_B",
+         "score": "signal probability (sigmoid of the network output)",
+         "inference_jets_per_second": "jets/s", "train_samples_per_second": "jets/s"}
+
+
+def sigmoid(logit: np.ndarray) -> np.ndarray:
+    """Signal probability from the network's logit."""
+    return (1.0 / (1.0 + np.exp(-np.asarray(logit, dtype=np.float64)))).astype(np.float32)
+
+
+def score_summary(table, score: np.ndarray, rejections) -> dict:
+    """AUC, signal efficiency at fixed rejection, and per-class AUC for jets of ``table``."""
+    from hzx.nn.metrics import roc_auc, signal_efficiency_at_rejection
+
+    is_signal = table.is_signal
+    out: dict = {"n_jets": len(score), "n_signal": int(is_signal.sum()),
+                 "n_background": int((~is_signal).sum()), "auc": roc_auc(is_signal, score)}
+    if out["n_signal"] and out["n_background"]:
+        out["signal_efficiency_at_rejection"] = signal_efficiency_at_rejection(
+            is_signal, score, rejections)
+    per_class = {}
+    for cid in np.unique(table.signal_class):
+        sel = table.signal_class == cid
+        entry = {"class_id": int(cid), "mass_GeV": table.class_mass_GeV.get(int(cid)),
+                 "n_jets": int(sel.sum()), "mean_score": float(score[sel].mean())}
+        if cid >= 0 and out["n_background"]:
+            both = sel | ~is_signal
+            entry["auc_vs_background"] = roc_auc(is_signal[both], score[both])
+        per_class[table.class_names.get(int(cid), f"class_{cid}")] = entry
+    out["per_class"] = per_class
+    return out
+
+
+def train_classifier(data: DataConfig, config: TrainConfig | None = None,
+                     output_dir: str | Path = "nn_classifier", *,
+                     prepared: PreparedData | None = None, extra_metrics: dict | None = None,
+                     rejections=(10.0, 100.0, 1000.0), step: str = "train-classifier") -> TrainingRun:
+    """Train the signal/background classifier and write the run directory.
+
+    Same arguments as :func:`hzx.nn.regression.train_regression`; ``config.class_weight``
+    balances the classes and ``rejections`` sets the background rejections 1/ε_B at which the
+    signal efficiency is quoted. ``config.loss`` is ignored (binary cross-entropy).
+    """
+    from hzx.nn import plots
+    from hzx.nn.metrics import roc_curve
+    from hzx.nn.models import save_checkpoint
+    from hzx.nn.pipeline import (
+        load_extra,
+        measure_inference,
+        prepare,
+        run_details,
+        train_network,
+        write_json,
+    )
+    from hzx.nn.training import device_description, predict, resolve_device
+
+    from hzx.provenance import provenance
+
+    config = config or TrainConfig()
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    device = resolve_device(config.device)
+    prepared = prepared or prepare(data, CLASSIFICATION, config.seed)
+    model, fit_result = train_network(prepared, config, device)
+    table = prepared.table
+    test_table = table.subset(prepared.test)
+    test_score = sigmoid(predict(model, prepared.x[prepared.test], device))
+    val_score = sigmoid(predict(model, prepared.x[prepared.val], device))
+    test_summary = score_summary(test_table, test_score, rejections)
+    extra, extra_scores = {}, {}
+    for label, (extra_table, x) in load_extra(data, prepared, with_targets=False).items():
+        score = sigmoid(predict(model, x, device))
+        extra[label] = {"files": extra_table.files, **score_summary(extra_table, score, rejections)}
+        extra_scores[label] = (extra_table, score)
+
+    from hzx.nn.metrics import roc_auc
+
+    metrics = {
+        "task": CLASSIFICATION,
+        "auc": test_summary.pop("auc"),
+        **test_summary,
+        "validation": {"auc": roc_auc(table.is_signal[prepared.val], val_score)},
+        "units": UNITS,
+        "seed": config.seed,
+        "device": device,
+        "device_info": device_description(device),
+        "splits": {"train": len(prepared.train), "val": len(prepared.val), "test": len(prepared.test)},
+        "class_weights": {"rule": config.class_weight,
+                          "signal": float(prepared.weights(config)[table.is_signal][0]),
+                          "background": float(prepared.weights(config)[~table.is_signal][0])},
+        "selection": prepared.selection,
+        "features": table.feature_names,
+        "training": {"best_epoch": fit_result.best_epoch, "epochs_run": fit_result.epochs_run,
+                     "train_seconds": fit_result.train_seconds,
+                     "train_samples_per_second": fit_result.train_samples_per_second,
+                     "history": fit_result.history},
+        "inference_jets_per_second": measure_inference(model, prepared.x[prepared.test], device),
+        "extra_eval": extra,
+        **(extra_metrics or {}),
+        "provenance": provenance(step, **run_details(data, config, device)),
+    }
+    save_checkpoint(output_dir / "model.pt", model, task=CLASSIFICATION,
+                    n_inputs=prepared.x.shape[1], hidden_sizes=config.hidden_sizes,
+                    dropout=config.dropout, batch_norm=config.batch_norm,
+                    preprocessor=prepared.preprocessor.to_dict(), feature_names=table.feature_names,
+                    features_key=data.features_key, extra={"seed": config.seed})
+    prepared.preprocessor.save(output_dir / "scaler.json")
+    write_json(output_dir / "metrics.json", metrics)
+    if config.plots:
+        plots.training_curves(fit_result.history, output_dir / "training_curves.png",
+                              fit_result.best_epoch, "binary cross-entropy")
+        curves = {}
+        fpr, tpr, _ = roc_curve(test_table.is_signal, test_score)
+        curves["all signal (test)"] = (fpr, tpr, metrics["auc"])
+        for cid in np.unique(test_table.signal_class[test_table.is_signal]):
+            both = (test_table.signal_class == cid) | ~test_table.is_signal
+            fpr, tpr, _ = roc_curve(test_table.is_signal[both], test_score[both])
+            name = test_table.class_names.get(int(cid), f"class_{cid}")
+            curves[test_table.class_label(int(cid))] = (
+                fpr, tpr, metrics["per_class"][name]["auc_vs_background"])
+        plots.roc(curves, output_dir / "roc.png")
+        plots.scores({test_table.class_label(int(c)): test_score[test_table.signal_class == c]
+                      for c in np.unique(test_table.signal_class)},
+                     output_dir / "scores_test.png", "test split")
+        for label, (extra_table, score) in extra_scores.items():
+            plots.scores({extra_table.class_label(int(c)): score[extra_table.signal_class == c]
+                          for c in np.unique(extra_table.signal_class)},
+                         output_dir / f"scores_{_safe(label)}.png", label)
+    return TrainingRun(output_dir, metrics, model, prepared, device)
