@@ -1,0 +1,389 @@
+"""Named generation processes and their Pythia 8 settings (the pheno study's configuration).
+
+Every process is a :class:`ProcessDefinition` (name, description, role, output layout); one job
+is a :class:`GenerationConfig` (frozen): process, number of events, job seed and all physics
+switches. :func:`pythia_settings` turns a configuration into the list of Pythia ``readString``
+lines; :func:`validate` checks everything before any work starts.
+
+Units: masses, widths and energies in GeV; cross-sections as Pythia gives them (mb) unless the
+name says ``_pb``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from pathlib import Path
+
+from hzx.errors import ConfigurationError
+
+#: Centre-of-mass energy of the study, GeV.
+SQRT_S_GEV = 13000.0
+
+#: m_a points of the study (ATLAS job options 600974–600984), GeV.
+MA_POINTS_GEV = (0.5, 0.75, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 8.0)
+
+#: Higgs mass and width of the study, GeV.
+M_H_GEV = 125.0
+WIDTH_H_GEV = 4.07e-3
+M_Z_GEV = 91.1876
+M_PI_CHARGED_GEV = 0.13957
+
+#: LHCHXSWG N3LO gg → H cross-section at 13 TeV for m_H = 125 GeV, pb (YR4). Used to normalise
+#: the 4ℓ signal: Pythia's LO σ(gg → H) is rescaled to it (the k-factor is in the manifest).
+SIGMA_GGH_N3LO_PB = 48.61
+
+#: Tune:ee = 7, Tune:pp = 14, then the A14 parameters written out (as the study does).
+A14_SETTINGS = (
+    "Tune:ee = 7",
+    "Tune:pp = 14",
+    "SpaceShower:rapidityOrder = on",
+    "SigmaProcess:alphaSvalue = 0.140",
+    "SpaceShower:pT0Ref = 1.56",
+    "SpaceShower:pTmaxFudge = 0.91",
+    "SpaceShower:pTdampFudge = 1.05",
+    "SpaceShower:alphaSvalue = 0.127",
+    "TimeShower:alphaSvalue = 0.127",
+    "BeamRemnants:primordialKThard = 1.88",
+    "ColourReconnection:range = 1.71",
+    "MultipartonInteractions:pT0Ref = 2.09",
+    "MultipartonInteractions:alphaSvalue = 0.126",
+)
+
+#: POWHEG matching of the study: the shower starts at the kinematical limit and the POWHEG hooks
+#: veto emissions harder than POWHEG's (pTmaxMatch = 2 with POWHEG:veto = 1).
+STUDY_POWHEG_SETTINGS = (
+    "SpaceShower:pTmaxMatch = 2",
+    "TimeShower:pTmaxMatch = 2",
+    "POWHEG:veto = 1",
+)
+
+#: What hzx uses: the Python bindings of Pythia (pythia8mc) do not ship the PowhegHooks plugin,
+#: so the veto of the study's settings would never run and a shower starting at the kinematical
+#: limit would double-count the hardest emission. Without the hooks the consistent choice is to
+#: start the shower at the LHE scale (SCALUP), pTmaxMatch = 1 — the standard POWHEG + Pythia
+#: matching when no veto is available. The manifest records these settings.
+POWHEG_SETTINGS = (
+    "SpaceShower:pTmaxMatch = 1",
+    "TimeShower:pTmaxMatch = 1",
+)
+
+#: Shower-uncertainty weights: ISR and FSR renormalisation-scale factors 0.5 and 2.
+SHOWER_VARIATIONS = (
+    "UncertaintyBands:doVariations = on",
+    "UncertaintyBands:List = {isrmuRfac=0.5 isr:muRfac=0.5, isrmuRfac=2.0 isr:muRfac=2.0, "
+    "fsrmuRfac=0.5 fsr:muRfac=0.5, fsrmuRfac=2.0 fsr:muRfac=2.0}",
+)
+
+#: Z decay modes: name → lepton PDG ids the Z may decay to.
+Z_DECAYS: dict[str, tuple[int, ...]] = {
+    "ll": (11, 13, 15),
+    "emu": (11, 13),
+    "ee": (11,),
+    "mumu": (13,),
+    "tautau": (15,),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class ProcessDefinition:
+    """A named process.
+
+    Attributes
+    ----------
+    name : str
+        The name of ``hzx generate NAME``.
+    description : str
+        One line for ``hzx generate --list``.
+    role : {"signal", "background"}
+    output : {"delphes", "mini"}
+        Delphes tree (CMS-like fast simulation) or ATLAS Open Data ``mini`` tree.
+    lhe : tuple of str
+        Which LHE inputs it accepts (``"powheg"``, ``"madgraph"``); empty: none.
+    default_z_decays : str
+        Key of :data:`Z_DECAYS`.
+    """
+
+    name: str
+    description: str
+    role: str
+    output: str
+    lhe: tuple[str, ...]
+    default_z_decays: str
+
+
+PROCESSES: dict[str, ProcessDefinition] = {
+    p.name: p
+    for p in (
+        ProcessDefinition("hza", "gg → H(125) → Z a, a → all (BSM H 35, --ma m_a in GeV, Γ_a = m_a/1000)",
+                          "signal", "delphes", ("powheg",), "ll"),
+        ProcessDefinition("hzjpsi", "gg → H(125) → Z J/ψ (BR 0.002, forced), J/ψ → all",
+                          "signal", "delphes", ("powheg",), "ll"),
+        ProcessDefinition("hzetac", "gg → H(125) → Z η_c (BR 0.002, forced), η_c → all",
+                          "signal", "delphes", ("powheg",), "ll"),
+        ProcessDefinition("zjets", "Z(→ ℓℓ) + jets: Pythia's q q̄ → Z g, q g → Z q (or POWHEG / MadGraph MLM LHE)",
+                          "background", "delphes", ("powheg", "madgraph"), "ll"),
+        ProcessDefinition("ggh4l", "gg → H(125) → ZZ* → 4ℓ (ℓ = e, μ), ATLAS Open Data mini tree",
+                          "signal", "mini", (), "emu"),
+        ProcessDefinition("zz4l", "q q̄ → ZZ → 4ℓ (ℓ = e, μ), ATLAS Open Data mini tree",
+                          "background", "mini", (), "emu"),
+    )
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class GenerationConfig:
+    """One generation job. All options of ``hzx generate``.
+
+    Attributes
+    ----------
+    process : str
+        A key of :data:`PROCESSES`.
+    events : int
+        Events to generate (with an LHE file: LHE events to read; MLM matching may veto some).
+    seed : int
+        Job seed (≥ 0); block seeds derive from it and the block index.
+    ma : float or None
+        m_a in GeV (``hza`` only; default 1.0).
+    z_decays : str or None
+        Key of :data:`Z_DECAYS`; ``None`` takes the process's default.
+    mpi, isr, fsr, hadronisation : bool
+        Multiparton interactions, initial/final-state showers, hadronisation switches.
+    shower_variations : bool
+        Add the ISR/FSR μR (0.5, 2) shower-uncertainty weights.
+    lhe : str or None
+        LHE file (POWHEG-BOX or MadGraph, ``.lhe`` or ``.lhe.gz``) to shower instead of Pythia's
+        own hard process.
+    jet_radius : float
+        Anti-kT R of the fast simulation's jets (CMS card: 0.5; ATLAS: 0.4).
+    block_size : int
+        Events per block (the unit of parallel work and of output files).
+    hepmc : bool
+        Also write HepMC3 files (one per block) for real Delphes.
+    pthat_min : float
+        Minimum p̂T of Pythia's own Z+jet process, GeV.
+    mlm_qcut : float
+        MLM matching scale for MadGraph LHE (GeV); 0 takes 1.5 × xqcut of the file (≥ 30 GeV).
+    k_factor : float or None
+        Multiplies Pythia's σ in the recorded cross-section; ``None``: the process default
+        (ggh4l: N3LO σ(gg → H)/Pythia's LO σ(gg → H); else 1).
+    """
+
+    process: str
+    events: int = 100
+    seed: int = 1
+    ma: float | None = None
+    z_decays: str | None = None
+    mpi: bool = True
+    isr: bool = True
+    fsr: bool = True
+    hadronisation: bool = True
+    shower_variations: bool = False
+    lhe: str | None = None
+    jet_radius: float = 0.5
+    block_size: int = 100
+    hepmc: bool = False
+    pthat_min: float = 10.0
+    mlm_qcut: float = 0.0
+    k_factor: float | None = None
+
+    @property
+    def definition(self) -> ProcessDefinition:
+        return PROCESSES[self.process]
+
+    @property
+    def m_a(self) -> float:
+        """m_a in GeV (hza; 1.0 when not given)."""
+        return 1.0 if self.ma is None else float(self.ma)
+
+    @property
+    def z_mode(self) -> str:
+        return self.z_decays or self.definition.default_z_decays
+
+    @property
+    def switches_tag(self) -> str:
+        """The study's ``MPIon_ISRon_FSRon_HADon`` suffix."""
+        def on(flag: bool) -> str:
+            return "on" if flag else "off"
+        return (f"MPI{on(self.mpi)}_ISR{on(self.isr)}_FSR{on(self.fsr)}"
+                f"_HAD{on(self.hadronisation)}")
+
+    @property
+    def tag(self) -> str:
+        """Dataset name and file stem, e.g. ``hza_ma1p00_MPIon_ISRon_FSRon_HADon``."""
+        if self.process == "ggh4l":
+            return "mc_hzx.ggH125_ZZ4lep"
+        if self.process == "zz4l":
+            return "mc_hzx.ZZllll"
+        stem = self.process
+        if self.process == "hza":
+            stem += "_ma" + f"{self.m_a:.2f}".replace(".", "p")
+        if self.lhe:
+            stem += "_lhe"
+        return f"{stem}_{self.switches_tag}"
+
+
+def lightest_open_decay_gev(pdg_id: int) -> tuple[float, tuple[int, ...]]:
+    """Threshold (GeV) and products of the lightest decay channel of ``pdg_id`` in Pythia's
+    particle data (channels switched on): Σ nominal masses, at least 2 m_π± for partons; a pure
+    γγ channel does not count."""
+    import pythia8mc
+
+    pythia = pythia8mc.Pythia("", False)
+    data = pythia.particleData
+    entry = data.particleDataEntryPtr(pdg_id)
+    best = (math.inf, ())
+    for i in range(entry.sizeChannels()):
+        channel = entry.channel(i)
+        if channel.onMode() <= 0:
+            continue
+        products = tuple(channel.product(j) for j in range(channel.multiplicity()))
+        if all(p == 22 for p in products):
+            continue  # the loop-induced γγ mode has no threshold; it alone is not "open"
+        threshold = sum(data.m0(abs(p)) for p in products)
+        if any(abs(p) <= 6 or p == 21 for p in products):
+            threshold = max(threshold, 2 * M_PI_CHARGED_GEV)  # partons must form two hadrons
+        best = min(best, (threshold, products))
+    return best
+
+
+def validate(config: GenerationConfig) -> None:
+    """Raise :class:`~hzx.errors.ConfigurationError` (or ``InputFileError`` for the LHE file)
+    for anything wrong with ``config`` — before any work starts."""
+    if config.process not in PROCESSES:
+        raise ConfigurationError(
+            f"unknown process {config.process!r}; choose one of {', '.join(PROCESSES)} "
+            "(hzx generate --list describes them)"
+        )
+    if isinstance(config.events, bool) or not isinstance(config.events, int) or config.events < 1:
+        raise ConfigurationError(f"--events must be a positive integer, got {config.events!r}")
+    if isinstance(config.seed, bool) or not isinstance(config.seed, int) or config.seed < 0:
+        raise ConfigurationError(f"--seed must be an integer ≥ 0, got {config.seed!r}")
+    if not isinstance(config.block_size, int) or config.block_size < 1:
+        raise ConfigurationError(f"--block-size must be a positive integer, got {config.block_size!r}")
+    if not 0.05 <= config.jet_radius <= 2.0:
+        raise ConfigurationError(f"--jet-radius must be within 0.05–2.0, got {config.jet_radius}")
+    if config.z_decays is not None and config.z_decays not in Z_DECAYS:
+        raise ConfigurationError(
+            f"unknown Z decay mode {config.z_decays!r}; choose one of {', '.join(Z_DECAYS)}"
+        )
+    if config.definition.output == "mini" and config.z_mode not in ("emu", "ee", "mumu"):
+        raise ConfigurationError(f"{config.process} is a 4ℓ (e, μ) process; Z decays "
+                                 f"{config.z_mode!r} are not allowed")
+    if config.pthat_min < 0 or config.mlm_qcut < 0:
+        raise ConfigurationError("pthat_min and mlm_qcut must be ≥ 0")
+    if config.k_factor is not None and not config.k_factor > 0:
+        raise ConfigurationError(f"k_factor must be > 0, got {config.k_factor}")
+    if config.ma is not None and config.process != "hza":
+        raise ConfigurationError(f"--ma applies to the hza process only, not {config.process!r}")
+    if config.process == "hza":
+        m_a = config.m_a
+        if not math.isfinite(m_a) or m_a <= 0:
+            raise ConfigurationError(f"--ma must be a positive mass in GeV, got {config.ma!r}")
+        limit = M_H_GEV - M_Z_GEV
+        if m_a >= limit:
+            raise ConfigurationError(
+                f"--ma {m_a} GeV: H → Z a needs m_a < m_H − m_Z = {limit:.1f} GeV")
+        threshold, products = lightest_open_decay_gev(36)
+        if m_a * 0.9 <= threshold:  # the mass window reaches down to m_a − 100 Γ = 0.9 m_a
+            raise ConfigurationError(
+                f"--ma {m_a} GeV is below the lightest open decay of a (36 → "
+                f"{' '.join(map(str, products))}, threshold {threshold:.4g} GeV, mass window "
+                f"down to 0.9 m_a)")
+    if config.lhe is not None:
+        from hzx.generation.lhe import inspect_lhe
+
+        if not config.definition.lhe:
+            raise ConfigurationError(f"{config.process} takes no LHE input (Pythia's own process)")
+        info = inspect_lhe(config.lhe)
+        if info.generator not in config.definition.lhe:
+            raise ConfigurationError(
+                f"{config.lhe}: a {info.generator} LHE file, but {config.process} accepts "
+                f"{' or '.join(config.definition.lhe)} input")
+        if config.process in ("hza", "hzjpsi", "hzetac") and not info.has_higgs:
+            raise ConfigurationError(
+                f"{config.lhe}: no Higgs boson (25 or 35) in its events; {config.process} needs "
+                "POWHEG gg → H events")
+
+
+def pythia_settings(config: GenerationConfig, lhe_path: str | None = None,
+                    lhe_generator: str | None = None, xqcut: float | None = None) -> list[str]:
+    """Pythia ``readString`` lines of ``config`` (without the seed).
+
+    ``lhe_path`` is the LHE file that Pythia reads (for ``hza`` a copy with 25 → 35).
+    """
+    s: list[str] = ["Print:quiet = on", "Next:numberShowEvent = 0", "Next:numberCount = 0",
+                    "Init:showChangedSettings = off", "Init:showProcesses = off"]
+    s += list(A14_SETTINGS)
+    if lhe_path is None:
+        s += ["Beams:idA = 2212", "Beams:idB = 2212", f"Beams:eCM = {SQRT_S_GEV:g}"]
+    else:
+        s += ["Beams:frameType = 4", f"Beams:LHEF = {lhe_path}"]
+        if lhe_generator == "powheg":
+            s += list(POWHEG_SETTINGS)
+        elif lhe_generator == "madgraph":
+            qcut = config.mlm_qcut or max(30.0, 1.5 * (xqcut or 20.0))
+            s += ["JetMatching:merge = on", "JetMatching:scheme = 1", "JetMatching:setMad = off",
+                  f"JetMatching:qCut = {qcut:g}", "JetMatching:coneRadius = 1.0",
+                  "JetMatching:etaJetMax = 10.0", "JetMatching:nJetMax = 2",
+                  "JetMatching:nQmatch = 5", "JetMatching:clFact = 1.0"]
+    s += [f"PartonLevel:MPI = {'on' if config.mpi else 'off'}",
+          f"PartonLevel:ISR = {'on' if config.isr else 'off'}",
+          f"PartonLevel:FSR = {'on' if config.fsr else 'off'}",
+          f"HadronLevel:Hadronize = {'on' if config.hadronisation else 'off'}"]
+    if config.shower_variations:
+        s += list(SHOWER_VARIATIONS)
+    leptons = Z_DECAYS[config.z_mode]
+    z_decay = ["23:onMode = off", "23:onIfAny = " + " ".join(map(str, leptons))]
+    p = config.process
+    if p == "hza":
+        m_a = config.m_a
+        width = m_a / 1000.0
+        if lhe_path is None:
+            s += ["HiggsBSM:gg2H2 = on"]
+        s += ["Higgs:useBSM = on",
+              f"35:m0 = {M_H_GEV:g}", f"35:mWidth = {WIDTH_H_GEV:g}", "35:doForceWidth = on",
+              f"35:mMin = {M_H_GEV - 50 * WIDTH_H_GEV:g}", f"35:mMax = {M_H_GEV + 50 * WIDTH_H_GEV:g}",
+              "35:onMode = off", "35:onIfMatch = 23 36",
+              f"36:m0 = {m_a:g}", f"36:mWidth = {width:g}", "36:doForceWidth = on",
+              f"36:mMin = {m_a - 100 * width:g}", f"36:mMax = {m_a + 100 * width:g}",
+              "36:onMode = on"]
+        s += z_decay
+    elif p in ("hzjpsi", "hzetac"):
+        meson = 443 if p == "hzjpsi" else 441
+        if lhe_path is None:
+            s += ["HiggsSM:gg2H = on"]
+        s += [f"25:m0 = {M_H_GEV:g}", "25:onMode = off",
+              f"25:addChannel = 1 0.002 100 {meson} 23"]
+        s += z_decay
+    elif p == "zjets":
+        if lhe_path is None:
+            s += ["WeakBosonAndParton:qqbar2gmZg = on", "WeakBosonAndParton:qg2gmZq = on",
+                  "WeakZ0:gmZmode = 2", f"PhaseSpace:pTHatMin = {config.pthat_min:g}"]
+        s += z_decay
+    elif p == "ggh4l":
+        s += ["HiggsSM:gg2H = on", f"25:m0 = {M_H_GEV:g}", "25:onMode = off",
+              "25:onIfMatch = 23 23"]
+        s += z_decay
+    elif p == "zz4l":
+        s += ["WeakDoubleBoson:ffbar2gmZgmZ = on", "WeakZ0:gmZmode = 2",
+              "23:mMin = 12.0"]
+        s += z_decay
+    return s
+
+
+def describe_processes() -> str:
+    """The table of ``hzx generate --list``."""
+    rows = [("NAME", "ROLE", "OUTPUT", "LHE", "DESCRIPTION")]
+    for p in PROCESSES.values():
+        rows.append((p.name, p.role, "Delphes" if p.output == "delphes" else "mini",
+                     ",".join(p.lhe) or "-", p.description))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    lines = ["  ".join(r[i].ljust(widths[i]) for i in range(4)) + "  " + r[4] for r in rows]
+    lines.append("")
+    lines.append("hza m_a points of the study (GeV): " + ", ".join(f"{m:g}" for m in MA_POINTS_GEV))
+    return "\n".join(lines)
+
+
+def resolve_path(path: str | None) -> str | None:
+    return None if path is None else str(Path(path).expanduser().resolve())
