@@ -366,7 +366,8 @@ def pythia_settings(config: GenerationConfig, lhe_path: str | None = None,
               "25:onIfMatch = 23 23"]
         s += z_decay
     elif p == "zz4l":
-        s += ["WeakDoubleBoson:ffbar2gmZgmZ = on", "WeakZ0:gmZmode = 2",
+        # full γ*/Z interference (as ATLAS's llll sample): populates m4ℓ below the ZZ threshold
+        s += ["WeakDoubleBoson:ffbar2gmZgmZ = on", "WeakZ0:gmZmode = 0",
               "23:mMin = 12.0"]
         s += z_decay
     return s
