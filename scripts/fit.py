@@ -1,0 +1,111 @@
+"""``hzx fit``: fits of signal and background scale factors, goodness of fit and coverage.
+
+Reads a processor output (``.coffea``), sums the signal, background and data datasets' histogram
+(``m4l`` by default), runs the notebook's exercises 1–6 and writes REPORT.json and the pictures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``fit`` verb."""
+    parser = subparsers.add_parser(
+        "fit",
+        help="fit s_s and s_b, goodness of fit and coverage on a processor output",
+        description=(
+            "Fit the signal (s_s) and background (s_b) scale factors of the template model "
+            "pred = s_s·H_sig + s_b·H_bkg to the data: 1-D scans, 2-D fit and contours, pre-/post-fit "
+            "goodness of fit from toys and the χ² pdf, and the coverage of Δχ² regions."
+        ),
+    )
+    parser.add_argument("output", metavar="OUT.coffea", help="processor output from `hzx run`")
+    parser.add_argument("--signal", nargs="+", metavar="NAME",
+                        help="signal datasets (default: those with metadata role 'signal')")
+    parser.add_argument("--background", nargs="+", metavar="NAME",
+                        help="background datasets (default: role 'background')")
+    parser.add_argument("--data", nargs="+", metavar="NAME", help="data datasets (default: role 'data')")
+    parser.add_argument("--histogram", default="m4l", help="histogram to fit (default: %(default)s)")
+    parser.add_argument("--report", required=True, metavar="REPORT.json", help="JSON report to write")
+    parser.add_argument("--plots", metavar="DIR", help="directory for PNG and PDF pictures")
+    parser.add_argument("--plot-formats", nargs="+", default=["png", "pdf"], metavar="EXT",
+                        help="picture formats (default: png pdf)")
+    parser.add_argument("--statistic", choices=("pearson", "neyman", "poisson"), default="pearson",
+                        help="test statistic (default: %(default)s, as the notebook's toys)")
+    parser.add_argument("--neyman-empty", choices=("floor", "skip"), default="floor",
+                        help="Neyman rule for bins with no events: variance 1, or drop the bin")
+    parser.add_argument("--drop-empty-bins", action="store_true",
+                        help="drop bins where all simulation is empty (an error otherwise)")
+    parser.add_argument("--mc-stat", action="store_true",
+                        help="include the templates' MC statistical uncertainty (Barlow–Beeston-lite)")
+    parser.add_argument("--toys", type=int, default=10_000,
+                        help="toys for goodness of fit and coverage (default: %(default)s)")
+    parser.add_argument("--toy-kind", choices=("poisson", "gaussian"), default="poisson",
+                        help="toy distribution (gaussian: the notebook's, σ = √pred)")
+    parser.add_argument("--seed", type=int, default=20120704, help="master seed of all toys")
+    parser.add_argument("--pyhf", metavar="WORKSPACE.json", help="also export a pyhf workspace")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the study; returns the exit code."""
+    from hzx import load_output
+    from hzx.errors import ConfigurationError
+    from hzx.fitting import (
+        CoverageConfig,
+        GofConfig,
+        StudyConfig,
+        make_plots,
+        model_from_output,
+        run_study,
+        study_report,
+        summary_lines,
+        write_pyhf_workspace,
+        write_report,
+    )
+    from hzx.provenance import digest, provenance
+
+    if args.toys < 1:
+        raise ConfigurationError(f"--toys must be ≥ 1, got {args.toys}")
+    output = load_output(args.output)
+    model, data, chosen = model_from_output(
+        output, signal=args.signal, background=args.background, data=args.data,
+        histogram=args.histogram, mc_stat=args.mc_stat, drop_empty=args.drop_empty_bins,
+    )
+    config = StudyConfig(
+        statistic=args.statistic,
+        neyman_empty=args.neyman_empty,
+        mc_stat=args.mc_stat,
+        gof=dataclasses.replace(GofConfig(), n_toys=args.toys, kind=args.toy_kind),
+        coverage=dataclasses.replace(CoverageConfig(), n_toys=args.toys, kind=args.toy_kind),
+        seed=args.seed,
+    )
+    result = run_study(model, data, config)
+    record = provenance(
+        "fit",
+        input=str(Path(args.output).resolve()),
+        input_provenance_digest=digest(output.provenance),
+        input_step=output.provenance.get("step"),
+        histogram=args.histogram,
+        drop_empty_bins=args.drop_empty_bins,
+        datasets=chosen,
+        options=config,
+        seed=args.seed,
+    )
+    report = study_report(result, provenance=record)
+    write_report(report, args.report)
+    for line in summary_lines(report):
+        print(line)
+    print(f"report: {args.report}")
+    if args.plots:
+        paths = make_plots(result, args.plots, tuple(args.plot_formats))
+        print(f"plots: {len(paths)} files in {args.plots}")
+    if args.pyhf:
+        write_pyhf_workspace(model, data, args.pyhf, channel=args.histogram)
+        print(f"pyhf workspace: {args.pyhf}")
+    sys.stdout.flush()
+    return 0
