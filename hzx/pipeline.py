@@ -84,7 +84,9 @@ class Pipeline:
              ) -> dict[str, Any]:
         """Run ``work(folder)`` unless a previous run with the same settings is cached."""
         folder = self.root / name
-        key = digest(settings)
+        from hzx import __version__
+
+        key = digest({"settings": settings, "hzx": __version__})
         record_path = folder / "step.json"
         if not self.fresh and record_path.is_file():
             record = json.loads(record_path.read_text())

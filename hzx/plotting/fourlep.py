@@ -31,6 +31,12 @@ def sum_by_role(output: Any, histogram: str = "m4l") -> dict[str, Any]:
     return sums
 
 
+def is_pseudo_data(output: Any) -> bool:
+    """True when the output's data are pseudo-data drawn from simulation (``hzx demo``)."""
+    return any(output[d].get("metadata", {}).get("pseudo_data") for d in output.datasets
+               if output[d].get("metadata", {}).get("role") == "data")
+
+
 def plot_m4l(output: Any, outdir: str | Path, *, lumi_fb: float = 10.0,
              ymax: float | None = None, name: str = "m4l_stack") -> list[Path]:
     """Stacked m4ℓ: background, Higgs (H125) and data with Poisson (Garwood) error bars."""
@@ -49,10 +55,11 @@ def plot_m4l(output: Any, outdir: str | Path, *, lumi_fb: float = 10.0,
     if stack:
         mplhep.histplot(stack, stack=True, histtype="fill", label=labels, ax=ax,
                         color=["#6baed6", "#fb6a4a"][: len(stack)])
+    pseudo = is_pseudo_data(output)
     if "data" in sums:
         data = sums["data"]
         mplhep.histplot(data.values(), data.axes[0].edges, histtype="errorbar", yerr=True,
-                        color="black", label="Data", ax=ax)
+                        color="black", label="Pseudo-data" if pseudo else "Data", ax=ax)
     edges = next(iter(sums.values())).axes[0].edges
     ax.set_xlim(edges[0], edges[-1])
     ax.set_xlabel(r"$m_{4\ell}$ [GeV]")
@@ -60,8 +67,8 @@ def plot_m4l(output: Any, outdir: str | Path, *, lumi_fb: float = 10.0,
     tops = [np.max(h.values()) for h in sums.values()]
     ax.set_ylim(0, ymax if ymax else 1.35 * max([*tops, 1.0]))
     ax.legend(loc="upper right")
-    mplhep.atlas.label(ax=ax, data="data" in sums, text="Open Data",
-                       lumi=lumi_fb, com=13, loc=0)
+    mplhep.atlas.label(ax=ax, data="data" in sums and not pseudo,
+                       text="Simulation" if pseudo else "Open Data", lumi=lumi_fb, com=13, loc=0)
     return save(fig, outdir, name)
 
 
@@ -82,7 +89,8 @@ def plot_channels(output: Any, outdir: str | Path, name: str = "m4l_channels") -
         if "data" in sums:
             d = sums["data"][channel, :]
             mplhep.histplot(d.values(), d.axes[0].edges, histtype="errorbar", yerr=True,
-                            color="black", label="Data", ax=ax)
+                            color="black", label="Pseudo-data" if is_pseudo_data(output)
+                            else "Data", ax=ax)
         ax.set_title(channel.replace("mu", r"$\mu$"))
         ax.set_xlabel(r"$m_{4\ell}$ [GeV]")
         ax.legend(fontsize=10)
