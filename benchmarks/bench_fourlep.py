@@ -40,7 +40,7 @@ def replicate(events: int, files: int, where: Path) -> list[Path]:
     """Write ``files`` ROOT files with ``events`` events in all, made of the real events."""
     sources = [OPENDATA / "data_A.4lep.root", OPENDATA / "data_B.4lep.root"]
     processor = FourLeptonProcessor()
-    branches = list(processor.required_branches()) + ["trigE", "trigM", "lep_etcone20"]
+    branches = [*processor.required_branches(), "trigE", "trigM", "lep_etcone20"]
     real = ak.concatenate([uproot.open(s)["mini"].arrays(branches) for s in sources])
     per_file = events // files
     paths = []

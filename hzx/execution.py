@@ -233,12 +233,16 @@ class RunOptions:
         them in each dataset's ``metadata["skipped_files"]``, instead of stopping with an error.
     timeout_s : int
         Timeout of remote reads (XRootD, HTTPS), in seconds.
+    checkpoint_dir : str or None
+        Save every finished chunk's output there; a later run with the same folder, processor
+        options and chunking (``--resume``) loads those chunks instead of processing them again.
     """
 
     chunksize: int = 100_000
     maxchunks: int | None = None
     skip_bad_files: bool = False
     timeout_s: int = 60
+    checkpoint_dir: str | None = None
 
     def __post_init__(self) -> None:
         if self.chunksize < 1:
@@ -343,6 +347,90 @@ def preflight(
     return good, bad
 
 
+def processor_key(processor_instance: Any) -> str:
+    """Digest of a processor's class and options: checkpoints of another configuration never mix."""
+    from hzx.provenance import digest
+
+    custom = getattr(processor_instance, "checkpoint_key", None)
+    if custom is not None:
+        return str(custom)
+    cls = type(processor_instance)
+    return digest({"processor": f"{cls.__module__}.{cls.__qualname__}",
+                   "options": getattr(processor_instance, "options", None)})[:20]
+
+
+def _checkpointer_class():
+    from coffea.processor import CheckpointerABC
+
+    class ChunkCheckpointer(CheckpointerABC):
+        """Saves each chunk's output under ``<dir>/<processor key>/<dataset>/<file uuid>/…``.
+
+        Written atomically (temporary file, then rename), so an interrupted write never leaves a
+        truncated checkpoint; a checkpoint that cannot be read is recomputed.
+        """
+
+        def __init__(self, directory: str):
+            self.directory = directory
+
+        def path(self, metadata: Any, processor_instance: Any) -> Any:
+            from pathlib import Path
+
+            return (Path(self.directory) / processor_key(processor_instance)
+                    / str(metadata["dataset"]) / str(metadata["fileuuid"] or "nouuid")
+                    / f"{metadata['treename']}-{metadata['entrystart']}-{metadata['entrystop']}"
+                      ".coffea")
+
+        def load(self, metadata: Any, processor_instance: Any) -> Any:
+            from coffea.util import load
+
+            path = self.path(metadata, processor_instance)
+            if not path.is_file():
+                return None
+            try:
+                return load(str(path))
+            except Exception:
+                return None
+
+        def save(self, output: Any, metadata: Any, processor_instance: Any) -> None:
+            import os
+
+            from coffea.util import save
+
+            path = self.path(metadata, processor_instance)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".tmp{os.getpid()}")
+            save(output, str(tmp))
+            os.replace(tmp, path)
+
+    return ChunkCheckpointer
+
+
+def checkpoint_files(directory: str | None, processor_instance: Any) -> set[str]:
+    """Checkpoint files of this processor configuration already in ``directory``."""
+    from pathlib import Path
+
+    if not directory:
+        return set()
+    root = Path(directory) / processor_key(processor_instance)
+    return {str(p) for p in root.rglob("*.coffea")} if root.is_dir() else set()
+
+
+def _peak_memory_mb(executor: str, client: Any) -> float | None:
+    """Peak resident memory of the processes that did the work, in MB (max over workers)."""
+    import resource
+    import sys
+
+    scale = 1.0 if sys.platform == "darwin" else 1024.0  # ru_maxrss: bytes on macOS, kB on Linux
+    try:
+        if executor == "dask" and client is not None:
+            peaks = client.run(lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+            return max(peaks.values()) * scale / 1e6 if peaks else None
+        who = resource.RUSAGE_CHILDREN if executor == "futures" else resource.RUSAGE_SELF
+        return resource.getrusage(who).ru_maxrss * scale / 1e6
+    except Exception:
+        return None
+
+
 def _coffea_executor(options: ExecutorOptions, client: Any):
     from coffea import processor
 
@@ -413,6 +501,10 @@ def run_processor(
                 cache[FileMeta(dataset, path, tree)] = meta
 
         output: dict[str, Any] = {}
+        checkpointer = None
+        before = checkpoint_files(run.checkpoint_dir, processor_instance)
+        if run.checkpoint_dir:
+            checkpointer = _checkpointer_class()(str(run.checkpoint_dir))
         if runnable:
             runner = processor.Runner(
                 executor=_coffea_executor(executor, client),
@@ -422,11 +514,17 @@ def run_processor(
                 skipbadfiles=run.skip_bad_files,
                 xrootdtimeout=run.timeout_s,
                 schema=schema,
+                checkpointer=checkpointer,
             )
-            with warnings.catch_warnings():
-                warnings.filterwarnings("ignore", message=".*Skipping bad file.*")
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
                 output = dict(runner(runnable, processor_instance, treename=treename) or {})
+            retries = sum("Performed attempt" in str(w.message) for w in caught)
+        else:
+            retries = 0
         elapsed = time.perf_counter() - started
+        peak_mb = _peak_memory_mb(executor.executor, client)
+    after = checkpoint_files(run.checkpoint_dir, processor_instance)
 
     for dataset, entry in fileset.items():
         if dataset not in output:
@@ -449,8 +547,24 @@ def run_processor(
         meta["skipped_files"] = skipped
         meta["files_in_fileset"] = sorted(entry["files"])
 
+    # datasets in fileset order, whatever order the chunks finished in
+    output = {dataset: output[dataset] for dataset in fileset}
+    events = sum(output[d].get("metadata", {}).get("events_read", 0) for d in fileset)
+    chunks = sum(output[d].get("metadata", {}).get("chunks", 0) for d in fileset)
+    summary = {
+        "events": events,
+        "chunks": chunks,
+        "chunks_from_checkpoint": chunks - len(after - before) if run.checkpoint_dir else 0,
+        "chunks_processed": len(after - before) if run.checkpoint_dir else chunks,
+        "wall_time_s": round(elapsed, 3),
+        "events_per_s": round(events / elapsed, 1) if elapsed > 0 else None,
+        "retries": retries if executor.executor != "dask" else None,
+        "skipped_files": sum(len(output[d]["metadata"]["skipped_files"]) for d in fileset),
+        "peak_worker_memory_mb": round(peak_mb, 1) if peak_mb else None,
+    }
     output["_provenance"] = provenance(
         "run",
+        summary=summary,
         processor=type(processor_instance).__name__,
         processor_options=getattr(processor_instance, "options", None),
         fileset=fileset,

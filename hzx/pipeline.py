@@ -66,7 +66,7 @@ class DemoConfig:
     lumi_fb: float = 10.0
 
     def events(self, n: int) -> int:
-        return max(1, int(round(n * self.events_scale)))
+        return max(1, round(n * self.events_scale))
 
 
 class Pipeline:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import shutil
+from pathlib import Path
 
 from hzx.scripts.common import add_executor_arguments, executor_options_from_args
 
@@ -27,6 +29,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="at most this many chunks per dataset")
     parser.add_argument("--skip-bad-files", action="store_true",
                         help="skip unreadable files and record them in the output's metadata")
+    parser.add_argument("--checkpoint", action="store_true",
+                        help="save each finished chunk in OUT.checkpoints/ (removed on success)")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue an interrupted --checkpoint run: chunks already in "
+                             "OUT.checkpoints/ are loaded, only the missing ones are processed")
     parser.add_argument("--timeout", type=int, default=60,
                         help="timeout of remote reads in seconds [default: 60]")
     add_executor_arguments(parser)
@@ -58,25 +65,45 @@ def summarise(output) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from hzx.errors import ConfigurationError
+    from hzx.execution import RunOptions, run_processor
+    from hzx.io import AnalysisOutput, save_output
     from hzx.processors.registry import build
     from hzx.samples import read_fileset
 
-    from hzx.execution import RunOptions, run_processor
-    from hzx.io import AnalysisOutput, save_output
-
     processor, spec, schema = build(args.processor, args.options)
     fileset = read_fileset(args.fileset)
+    checkpoints = Path(f"{args.out}.checkpoints")
+    if args.resume and not checkpoints.is_dir():
+        raise ConfigurationError(f"--resume: no checkpoint folder {checkpoints} (a run with "
+                                 "--checkpoint and the same --out makes one)")
     output = run_processor(
         processor, fileset, treename=spec.treename, schema=schema,
         executor=executor_options_from_args(args),
         run=RunOptions(chunksize=args.chunksize, maxchunks=args.maxchunks,
-                       skip_bad_files=args.skip_bad_files, timeout_s=args.timeout),
+                       skip_bad_files=args.skip_bad_files, timeout_s=args.timeout,
+                       checkpoint_dir=str(checkpoints) if args.checkpoint or args.resume
+                       else None),
     )
     output["_provenance"]["fileset_path"] = str(args.fileset)
     path = save_output(output, args.out)
-    view = AnalysisOutput(output, str(path))
-    events = sum(view[d].get("metadata", {}).get("events_read", 0) for d in view)
-    wall = output["_provenance"]["wall_time_s"]
-    print(summarise(view))
-    print(f"{events} events in {wall:.1f} s ({events / max(wall, 1e-9):,.0f} events/s) → {path}")
+    if checkpoints.is_dir():
+        shutil.rmtree(checkpoints)  # the output is complete: the chunks are no longer needed
+    print(summarise(AnalysisOutput(output, str(path))))
+    print(format_summary(output["_provenance"]["summary"]) + f" → {path}")
     return 0
+
+
+def format_summary(s: dict) -> str:
+    """One line: events, rate, chunks (and from checkpoints), retries, skipped, peak memory."""
+    parts = [f"{s['events']:,} events in {s['wall_time_s']:.1f} s "
+             f"({s['events_per_s'] or 0:,.0f} events/s)", f"{s['chunks']} chunks"]
+    if s.get("chunks_from_checkpoint"):
+        parts.append(f"{s['chunks_from_checkpoint']} from checkpoints")
+    if s.get("retries"):
+        parts.append(f"{s['retries']} retries")
+    if s.get("skipped_files"):
+        parts.append(f"{s['skipped_files']} skipped file(s)")
+    if s.get("peak_worker_memory_mb"):
+        parts.append(f"peak worker memory {s['peak_worker_memory_mb']:,.0f} MB")
+    return ", ".join(parts)

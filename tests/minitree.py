@@ -61,3 +61,15 @@ def make_events(leptons: list[list[dict]], **event_fields) -> ak.Array:
         dtype = bool if name.startswith("trig") else np.float32
         fields[name] = np.broadcast_to(np.asarray(value, dtype=dtype), (n,)).copy()
     return ak.zip(fields, depth_limit=1)
+
+
+def weighted_replica(source: str | Path, path: str | Path, n_events: int, seed: int = 1) -> Path:
+    """The events of ``source`` repeated to ``n_events``, with random mcWeight and scale factors
+    (so weighted sums have many significant digits), written as a ``mini`` tree."""
+    arrays = read_mini(source)
+    arrays = arrays[np.arange(n_events) % len(arrays)]
+    rng = np.random.default_rng(seed)
+    for name in ("mcWeight", "scaleFactor_PILEUP", "scaleFactor_ELE", "scaleFactor_MUON",
+                 "scaleFactor_LepTRIGGER"):
+        arrays[name] = rng.uniform(0.5, 1.5, n_events).astype(np.float32)
+    return write_mini(path, arrays)
