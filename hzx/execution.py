@@ -25,7 +25,9 @@ from typing import Any
 
 from hzx.errors import ConfigurationError, HzxError, InputFileError
 
-EXECUTORS = ("iterative", "futures", "dask")
+EXECUTORS = ("iterative", "futures", "dask", "lxplus", "slurm")
+#: executors whose work runs on a Dask cluster
+DASK_EXECUTORS = ("dask", "lxplus", "slurm")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,7 +36,8 @@ class ExecutorOptions:
 
     Attributes
     ----------
-    executor : {"iterative", "futures", "dask"}
+    executor : {"iterative", "futures", "dask", "lxplus", "slurm"}
+        ``lxplus`` and ``slurm`` run Dask workers as batch jobs (:mod:`hzx.clusters`).
     workers : int
         Worker processes (``futures`` and a local ``dask`` cluster).
     threads_per_worker : int
@@ -59,6 +62,12 @@ class ExecutorOptions:
     retries: int = 3
     progress: bool = True
     dashboard: bool = False
+    cluster_config: str | None = None
+    cluster_overrides: tuple[str, ...] = ()
+
+    @property
+    def uses_dask(self) -> bool:
+        return self.executor in DASK_EXECUTORS
 
     def __post_init__(self) -> None:
         if self.executor not in EXECUTORS:
@@ -83,8 +92,21 @@ def dask_client(options: ExecutorOptions) -> Iterator[Any]:
     """
     from distributed import Client, LocalCluster
 
+    if options.executor in ("lxplus", "slurm"):
+        from hzx.clusters import batch_client, load_settings, parse_overrides
+
+        settings = load_settings(options.executor, options.cluster_config,
+                                 parse_overrides(list(options.cluster_overrides)))
+        with batch_client(options.executor, settings, wait_for_workers=1) as client:
+            yield client
+        return
     if options.scheduler:
-        client = Client(options.scheduler, timeout="30s")
+        security = None
+        if options.scheduler.startswith("tls://"):
+            from hzx.clusters import load_settings, tls_security
+
+            security = tls_security(load_settings("tls", options.cluster_config))
+        client = Client(options.scheduler, timeout="30s", security=security)
         try:
             yield client
         finally:
@@ -334,7 +356,7 @@ def preflight(
     # Opening files is I/O-bound: on a Dask cluster the workers do it (they are the ones that must
     # reach the files), otherwise this process does it in turn.
     quiet = dataclasses.replace(options, progress=False, retries=0,
-                                executor="dask" if options.executor == "dask" else "iterative")
+                                executor=options.executor if options.uses_dask else "iterative")
     checks = map_tasks(_check_file, items, quiet, client=client)
     good: dict[tuple[str, str], dict[str, Any]] = {}
     bad: dict[str, list[dict[str, str]]] = {}
@@ -422,7 +444,7 @@ def _peak_memory_mb(executor: str, client: Any) -> float | None:
 
     scale = 1.0 if sys.platform == "darwin" else 1024.0  # ru_maxrss: bytes on macOS, kB on Linux
     try:
-        if executor == "dask" and client is not None:
+        if executor in DASK_EXECUTORS and client is not None:
             peaks = client.run(lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
             return max(peaks.values()) * scale / 1e6 if peaks else None
         who = resource.RUSAGE_CHILDREN if executor == "futures" else resource.RUSAGE_SELF
@@ -476,7 +498,7 @@ def run_processor(
             validate(dataset, entry["metadata"])
 
     with contextlib.ExitStack() as stack:
-        if executor.executor == "dask" and client is None:
+        if executor.uses_dask and client is None:
             client = stack.enter_context(dask_client(executor))
         started = time.perf_counter()
         good, bad = preflight(fileset, branches, executor, run.timeout_s, client=client)
@@ -558,7 +580,7 @@ def run_processor(
         "chunks_processed": len(after - before) if run.checkpoint_dir else chunks,
         "wall_time_s": round(elapsed, 3),
         "events_per_s": round(events / elapsed, 1) if elapsed > 0 else None,
-        "retries": retries if executor.executor != "dask" else None,
+        "retries": retries if not executor.uses_dask else None,
         "skipped_files": sum(len(output[d]["metadata"]["skipped_files"]) for d in fileset),
         "peak_worker_memory_mb": round(peak_mb, 1) if peak_mb else None,
     }

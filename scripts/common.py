@@ -7,22 +7,28 @@ import argparse
 from hzx.execution import EXECUTORS, ExecutorOptions
 
 
-def add_executor_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--executor --workers --threads-per-worker --scheduler --retries --dashboard --no-progress``."""
+def add_executor_arguments(parser: argparse.ArgumentParser, retries: int = 3) -> None:
+    """``--executor --workers --threads-per-worker --scheduler --retries --dashboard --no-progress
+    --cluster-config --cluster-set``."""
     group = parser.add_argument_group("where it runs")
     group.add_argument("--executor", choices=EXECUTORS, default="dask",
-                       help="iterative (this process), futures (process pool) or dask "
-                            "(a LocalCluster, or --scheduler) [default: dask]")
+                       help="iterative (this process), futures (process pool), dask "
+                            "(a LocalCluster, or --scheduler), lxplus or slurm (Dask workers as "
+                            "batch jobs, see `hzx cluster`) [default: dask]")
     group.add_argument("--workers", type=int, default=2, help="worker processes [default: 2]")
     group.add_argument("--threads-per-worker", type=int, default=1,
                        help="threads per Dask worker [default: 1]")
     group.add_argument("--scheduler", metavar="ADDRESS",
                        help="address of an existing Dask scheduler (tcp://… or tls://…)")
-    group.add_argument("--retries", type=int, default=3,
-                       help="retries of a failed task [default: 3]")
+    group.add_argument("--retries", type=int, default=retries,
+                       help=f"retries of a failed task [default: {retries}]")
     group.add_argument("--dashboard", action="store_true",
                        help="serve the Dask dashboard on 127.0.0.1 and print its link")
     group.add_argument("--no-progress", action="store_true", help="no progress bars")
+    group.add_argument("--cluster-config", metavar="TOML",
+                       help="cluster settings for lxplus/slurm/TLS [default: ./hzx.toml if present]")
+    group.add_argument("--cluster-set", action="append", default=[], metavar="KEY=VALUE",
+                       help="override a cluster setting, e.g. memory=4GB (repeatable)")
 
 
 def executor_options_from_args(args: argparse.Namespace) -> ExecutorOptions:
@@ -37,6 +43,8 @@ def executor_options_from_args(args: argparse.Namespace) -> ExecutorOptions:
         retries=args.retries,
         progress=not args.no_progress,
         dashboard=args.dashboard,
+        cluster_config=args.cluster_config,
+        cluster_overrides=tuple(args.cluster_set),
     )
 
 

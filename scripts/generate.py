@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 
+from hzx.scripts.common import add_executor_arguments, executor_options_from_args
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
@@ -24,10 +26,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--events", type=int, default=1000, help="events (with --lhe: LHE events read)")
     p.add_argument("--seed", type=int, default=1, help="job seed (block seeds derive from it)")
     p.add_argument("--out", default="generated", help="output folder")
-    p.add_argument("--workers", type=int, default=2, help="worker processes")
-    p.add_argument("--executor", choices=("iterative", "futures", "dask"), default="dask")
-    p.add_argument("--scheduler", default=None, help="address of an existing Dask scheduler")
-    p.add_argument("--retries", type=int, default=2, help="retries of a failed block")
     p.add_argument("--lhe", default=None, help="LHE file (POWHEG-BOX or MadGraph) to shower")
     p.add_argument("--ma", type=float, default=None, help="m_a in GeV (hza)")
     p.add_argument("--z-decays", default=None, help="Z decays: ll, emu, ee, mumu, tautau")
@@ -40,14 +38,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--hepmc", action="store_true", help="also write HepMC3 files")
     p.add_argument("--block-size", type=int, default=200, help="events per block (and file)")
     p.add_argument("--k-factor", type=float, default=None, help="multiply Pythia's σ by this")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_executor_arguments(p, retries=2)
     p.set_defaults(func=main)
 
 
 def main(args: argparse.Namespace) -> int:
-    from hzx.generation.processes import describe_processes
-
     from hzx.errors import ConfigurationError
+    from hzx.generation.processes import describe_processes
 
     if args.list:
         print(describe_processes())
@@ -56,11 +53,7 @@ def main(args: argparse.Namespace) -> int:
         raise ConfigurationError("name a process (hzx generate --list shows them)")
     from hzx.generation.jobs import generate
 
-    from hzx.execution import ExecutorOptions
-
-    executor = ExecutorOptions(executor=args.executor, workers=args.workers,
-                               scheduler=args.scheduler, retries=args.retries,
-                               progress=not args.no_progress)
+    executor = executor_options_from_args(args)
     manifest = generate(
         args.process, events=args.events, seed=args.seed, out=args.out, executor=executor,
         lhe=args.lhe, ma=args.ma, z_decays=args.z_decays, jet_radius=args.jet_radius,
