@@ -290,8 +290,16 @@ def write_report(pipe: Pipeline) -> tuple[Path, Path]:
     md_path = root / "report.md"
     md_path.write_text("\n".join(md) + "\n")
     html_path = root / "report.html"
+    # after loading, the page records how many figures the browser could draw (tests read it)
+    script = ("<script>window.addEventListener('load', () => {const ok = [...document.images]"
+              ".filter(i => i.complete && i.naturalWidth > 0).length; document.body.dataset."
+              "figuresShown = ok; document.body.dataset.figures = document.images.length;});"
+              "</script>")
+    style = ("<style>body{font-family:sans-serif;max-width:1000px;margin:auto}pre{margin:0}"
+             "figure{display:inline-block;margin:6px}</style>")
     html_path.write_text("<!doctype html><html><head><meta charset='utf-8'><title>hzx demo"
-                         "</title></head><body>" + "\n".join(body) + "</body></html>\n")
+                         f"</title>{style}{script}</head><body>" + "\n".join(body)
+                         + "</body></html>\n")
     return md_path, html_path
 
 

@@ -11,6 +11,10 @@ from hzx.errors import ConfigurationError
 from hzx.plotting.style import save, setup
 
 
+#: fill colours of the stacked components
+COLOURS = {"background": "#6baed6", "signal": "#fb6a4a"}
+
+
 def sum_by_role(output: Any, histogram: str = "m4l") -> dict[str, Any]:
     """Sum a histogram over the datasets of each role: ``{"signal": H, "background": H, "data": H}``.
 
@@ -54,7 +58,7 @@ def plot_m4l(output: Any, outdir: str | Path, *, lumi_fb: float = 10.0,
         labels.append(r"Higgs ($m_H$ = 125 GeV)")
     if stack:
         mplhep.histplot(stack, stack=True, histtype="fill", label=labels, ax=ax,
-                        color=["#6baed6", "#fb6a4a"][: len(stack)])
+                        color=[COLOURS[r] for r in ("background", "signal") if r in sums])
     pseudo = is_pseudo_data(output)
     if "data" in sums:
         data = sums["data"]
@@ -67,8 +71,10 @@ def plot_m4l(output: Any, outdir: str | Path, *, lumi_fb: float = 10.0,
     tops = [np.max(h.values()) for h in sums.values()]
     ax.set_ylim(0, ymax if ymax else 1.35 * max([*tops, 1.0]))
     ax.legend(loc="upper right")
+    # data=False makes mplhep write "Simulation" itself
     mplhep.atlas.label(ax=ax, data="data" in sums and not pseudo,
-                       text="Simulation" if pseudo else "Open Data", lumi=lumi_fb, com=13, loc=0)
+                       text="" if pseudo or "data" not in sums else "Open Data",
+                       lumi=lumi_fb, com=13, loc=0)
     return save(fig, outdir, name)
 
 
@@ -81,16 +87,20 @@ def plot_channels(output: Any, outdir: str | Path, name: str = "m4l_channels") -
     channels = list(next(iter(sums.values())).axes["channel"])
     fig, axes = plt.subplots(1, len(channels), figsize=(6 * len(channels), 5), sharey=True)
     for ax, channel in zip(np.atleast_1d(axes), channels, strict=True):
-        parts = [(sums[r][channel, :], lab) for r, lab in (("background", "Backgrounds"),
-                                                          ("signal", "Higgs")) if r in sums]
+        parts = [(sums[r][channel, :], lab, colour) for r, lab, colour in (
+            ("background", "Backgrounds", COLOURS["background"]),
+            ("signal", "Higgs", COLOURS["signal"])) if r in sums]
         if parts:
-            mplhep.histplot([p for p, _ in parts], stack=True, histtype="fill",
-                            label=[lab for _, lab in parts], ax=ax)
+            mplhep.histplot([p for p, _, _ in parts], stack=True, histtype="fill",
+                            label=[lab for _, lab, _ in parts], color=[c for _, _, c in parts],
+                            ax=ax)
         if "data" in sums:
             d = sums["data"][channel, :]
             mplhep.histplot(d.values(), d.axes[0].edges, histtype="errorbar", yerr=True,
                             color="black", label="Pseudo-data" if is_pseudo_data(output)
                             else "Data", ax=ax)
+        edges = next(iter(sums.values())).axes["m4l"].edges
+        ax.set_xlim(edges[0], edges[-1])
         ax.set_title(channel.replace("mu", r"$\mu$"))
         ax.set_xlabel(r"$m_{4\ell}$ [GeV]")
         ax.legend(fontsize=10)

@@ -1,0 +1,86 @@
+"""The demo pipeline end to end at a small scale, its cache, and its report in a real browser."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from hzx.pipeline import DemoConfig, run_demo
+
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("demo")
+    config = DemoConfig(workdir=str(workdir), events_scale=0.08, toys=12_500, seed=11)
+    lines: list[str] = []
+    pipe = run_demo(config, echo=lines.append)
+    return config, pipe, lines
+
+
+@pytest.mark.slow
+def test_demo_runs_every_step(demo):
+    config, pipe, _ = demo
+    assert list(pipe.steps) == ["gen-ggh4l", "gen-zz4l", "fourlep", "fourlep-plots", "fit"]
+    assert pipe.steps["gen-ggh4l"]["result"]["events"] == 160
+    assert pipe.steps["gen-zz4l"]["result"]["events"] == 240
+    sums = pipe.steps["fourlep"]["result"]["events_in_window"]
+    assert sums["pseudo_data"] == int(sums["pseudo_data"]) > 0  # integer pseudo-data counts
+    report = json.loads(open(pipe.steps["fit"]["result"]["report"]).read())
+    assert report["statistic"] == "pearson"
+    assert report["coverage"]["n_toys"] == 1000
+    assert 0.2 < report["fit2d"]["s_s"] < 5 and 0.2 < report["fit2d"]["s_b"] < 5
+    for name in ("m4l_stack.png", "m4l_channels.png"):
+        assert (pipe.root / "fourlep-plots" / name).stat().st_size > 10_000
+    assert (pipe.root / "report.md").read_text().count("![") == len(
+        pipe.steps["fourlep-plots"]["result"]["figures"]) + len(
+        pipe.steps["fit"]["result"]["figures"])
+
+
+@pytest.mark.slow
+def test_second_run_is_served_from_the_cache(demo):
+    config, first, _ = demo
+    lines: list[str] = []
+    again = run_demo(config, echo=lines.append)
+    assert all(rec["cached"] for rec in again.steps.values())
+    assert sum("cached" in line for line in lines) == 5
+    # a changed setting reruns the steps that depend on it, and only those
+    changed = run_demo(DemoConfig(**{**config.__dict__, "toys": 10_000}), echo=lines.append)
+    assert [n for n, r in changed.steps.items() if not r["cached"]] == ["fit"]
+    assert first.steps["fourlep"]["digest"] == changed.steps["fourlep"]["digest"]
+
+
+@pytest.mark.slow
+def test_report_shows_figures_in_chromium(demo, tmp_path):
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed: .ci/run installs Debian's chromium")
+        pytest.skip("no chromium on this machine (Debian package 'chromium')")
+    _, pipe, _ = demo
+    page = (pipe.root / "report.html").as_uri()
+    dom = subprocess.run([browser, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}",
+                          "--virtual-time-budget=10000", "--dump-dom", page],
+                         capture_output=True, text=True, timeout=120).stdout
+    shown = re.search(r'data-figures-shown="(\d+)"', dom)
+    total = re.search(r'data-figures="(\d+)"', dom)
+    assert shown and total, "the report's load script did not run"
+    assert int(total.group(1)) >= 11
+    assert shown.group(1) == total.group(1)  # every figure decoded and drawn by the browser
+    shot = tmp_path / "report.png"
+    subprocess.run([browser, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile2'}",
+                    "--window-size=1000,1600", f"--screenshot={shot}", page],
+                   capture_output=True, timeout=120)
+    from PIL import Image
+
+    with Image.open(shot) as image:
+        assert image.size == (1000, 1600)
+        assert len(image.getcolors(1_000_000) or []) > 50  # figures, not a blank page
