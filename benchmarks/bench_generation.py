@@ -28,9 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
 
-    from hzx.generation import generate
-
     from hzx.execution import ExecutorOptions
+    from hzx.generation import generate
 
     results: dict = {"process": args.process, "events": args.events,
                      "block_size": args.block_size}

@@ -25,6 +25,7 @@ def bench_device(device: str, n_jets: int, epochs: int, batch_size: int, threads
                  workdir: Path) -> dict:
     import numpy as np
     import torch
+
     from hzx.nn.apply import apply_regression
     from hzx.nn.config import DataConfig, TrainConfig
     from hzx.nn.pipeline import REGRESSION, prepare

@@ -23,6 +23,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from hzx.errors import ConfigurationError, InputFileError
+from hzx.execution import ExecutorOptions, map_tasks
 from hzx.generation.processes import (
     PROCESSES,
     SIGMA_GGH_N3LO_PB,
@@ -30,9 +33,6 @@ from hzx.generation.processes import (
     pythia_settings,
     validate,
 )
-
-from hzx.errors import ConfigurationError, InputFileError
-from hzx.execution import ExecutorOptions, map_tasks
 
 MB_TO_PB = 1e9
 MANIFEST_SUFFIX = ".manifest.json"
@@ -182,7 +182,6 @@ def generate(process: str, *, events: int = 100, seed: int = 1, out: str | Path 
     ``block_size`` …). Everything is validated before any work starts.
     """
     from hzx.generation.lhe import inspect_lhe, rewrite_higgs_id
-
     from hzx.provenance import provenance
 
     if process not in PROCESSES:

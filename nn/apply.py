@@ -13,9 +13,9 @@ import shutil
 from pathlib import Path
 
 import numpy as np
-from hzx.nn.config import REGRESSED_FEATURE, SENTINEL
 
 from hzx.errors import ConfigurationError, InputFileError
+from hzx.nn.config import REGRESSED_FEATURE, SENTINEL
 
 DEFAULT_OUTPUT_KEY = "ghost_track_vars_with_reg"
 
@@ -49,10 +49,10 @@ def apply_regression(model_path: str | Path, input_h5: str | Path, output_h5: st
     import time
 
     import h5py
+
     from hzx.nn.models import load_checkpoint
     from hzx.nn.scalers import Preprocessor
     from hzx.nn.training import predict, resolve_device
-
     from hzx.provenance import provenance
 
     input_h5 = Path(input_h5)

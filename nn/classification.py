@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+
 from hzx.nn.config import DataConfig, TrainConfig
 from hzx.nn.pipeline import CLASSIFICATION, PreparedData
 from hzx.nn.regression import TrainingRun, _safe
@@ -69,7 +70,6 @@ def train_classifier(data: DataConfig, config: TrainConfig | None = None,
         write_json,
     )
     from hzx.nn.training import device_description, predict, resolve_device
-
     from hzx.provenance import provenance
 
     config = config or TrainConfig()

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from hzx.nn.config import GHOST_TRACK_FEATURES, REGRESSED_FEATURE, SENTINEL_THRESHOLD
 
 from hzx.errors import ConfigurationError, InputFileError
+from hzx.nn.config import GHOST_TRACK_FEATURES, REGRESSED_FEATURE, SENTINEL_THRESHOLD
 
 BACKGROUND = -1
 

@@ -16,6 +16,7 @@ def inspect_h5(path: str | Path, features_key: str = "ghost_track_vars",
     undefined values (sentinel/NaN) and the mean, standard deviation and 1/50/99 % quantiles of
     the defined ones (in the feature's units)."""
     import h5py
+
     from hzx.nn.datasets import load_jets, undefined_mask
 
     path = Path(path)

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from hzx.errors import ConfigurationError, InputFileError
 from hzx.nn.config import DataConfig, TrainConfig
 from hzx.nn.datasets import JetTable, load_jets, select_defined, stratified_split
 from hzx.nn.scalers import Preprocessor
-
-from hzx.errors import ConfigurationError, InputFileError
 
 REGRESSION = "regression"
 CLASSIFICATION = "classification"

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
 from hzx.nn.config import DataConfig, TrainConfig
 from hzx.nn.pipeline import REGRESSION, PreparedData
 
@@ -101,7 +102,6 @@ def train_regression(data: DataConfig, config: TrainConfig | None = None,
         write_json,
     )
     from hzx.nn.training import device_description, predict, resolve_device
-
     from hzx.provenance import provenance
 
     config = config or TrainConfig()

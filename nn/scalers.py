@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from hzx.nn.config import MISSING_POLICIES, SCALERS
-from hzx.nn.datasets import undefined_mask
 
 from hzx.errors import ConfigurationError, InputFileError
+from hzx.nn.config import MISSING_POLICIES, SCALERS
+from hzx.nn.datasets import undefined_mask
 
 
 @dataclass

@@ -10,9 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-from hzx.nn.config import TrainConfig
 
 from hzx.errors import ConfigurationError
+from hzx.nn.config import TrainConfig
 
 #: Rows per forward pass when predicting (memory, not statistics).
 PREDICT_CHUNK = 65536

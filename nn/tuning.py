@@ -13,10 +13,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from hzx.nn.config import DataConfig, OptunaConfig, TrainConfig
-from hzx.nn.pipeline import CLASSIFICATION, REGRESSION, PreparedData, write_json
 
 from hzx.errors import ConfigurationError
+from hzx.nn.config import DataConfig, OptunaConfig, TrainConfig
+from hzx.nn.pipeline import CLASSIFICATION, REGRESSION, PreparedData, write_json
 
 HIDDEN_CHOICES = (16, 32, 64, 128, 256)
 BATCH_CHOICES = (64, 128, 256, 512, 1024)
@@ -76,6 +76,7 @@ def tune(task: str, data: DataConfig, base: TrainConfig, search: OptunaConfig,
     an ``optuna`` section, also written to ``optuna_best.json``.
     """
     import optuna
+
     from hzx.nn.classification import train_classifier
     from hzx.nn.pipeline import prepare, train_network
     from hzx.nn.regression import train_regression

@@ -9,11 +9,11 @@ import awkward as ak
 import hist
 import numpy as np
 from coffea import processor
+
+from hzx.errors import ConfigurationError
 from hzx.processors import fourlep_selection as sel
 from hzx.processors.atlas_objects import leptons_gev
 from hzx.samples.normalisation import weight_from_metadata
-
-from hzx.errors import ConfigurationError
 
 #: Scale-factor branches multiplied into the weight of simulated events (as the notebook).
 SCALE_FACTORS = ("scaleFactor_PILEUP", "scaleFactor_ELE", "scaleFactor_MUON",

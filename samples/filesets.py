@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from hzx.errors import InputFileError
 from hzx.samples.catalogue import (
     HTTPS_PREFIX,
     LUMI_FB,
@@ -21,8 +22,6 @@ from hzx.samples.catalogue import (
     Sample,
     get_sample,
 )
-
-from hzx.errors import InputFileError
 
 PUBLIC_LOCATIONS = {"public-https": HTTPS_PREFIX, "public-xrootd": XROOTD_PREFIX}
 

@@ -7,12 +7,12 @@ import shutil
 import numpy as np
 import pytest
 import uproot
-from hzx.processors import AtlasOpenDataSchema, FourLeptonOptions, FourLeptonProcessor
-from hzx.scripts.cli import main
 from minitree import read_mini, write_mini
 
 from hzx.errors import ConfigurationError, InputFileError, UnknownSampleError
 from hzx.execution import ExecutorOptions, RunOptions, run_processor
+from hzx.processors import AtlasOpenDataSchema, FourLeptonOptions, FourLeptonProcessor
+from hzx.scripts.cli import main
 
 
 @pytest.fixture()

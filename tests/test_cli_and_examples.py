@@ -6,10 +6,10 @@ import os
 
 import nbformat
 import pytest
-from hzx.scripts.cli import main
 from nbclient import NotebookClient
 
 from hzx import load_output
+from hzx.scripts.cli import main
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -28,7 +28,7 @@ def demo(tmp_path_factory):
 
 @pytest.mark.slow
 def test_demo_runs_every_step(demo):
-    config, pipe, _ = demo
+    _, pipe, _ = demo
     assert list(pipe.steps) == ["gen-ggh4l", "gen-zz4l", "fourlep", "fourlep-plots", "fit"]
     assert pipe.steps["gen-ggh4l"]["result"]["events"] == 160
     assert pipe.steps["gen-zz4l"]["result"]["events"] == 240

@@ -6,11 +6,11 @@ import math
 
 import numpy as np
 import pytest
-from hzx.processors import AtlasOpenDataSchema, FourLeptonOptions, FourLeptonProcessor
-from hzx.samples import build_fileset, xsec_weight
 from minitree import make_events, read_mini, write_mini
 
 from hzx.execution import ExecutorOptions, RunOptions, run_processor
+from hzx.processors import AtlasOpenDataSchema, FourLeptonOptions, FourLeptonProcessor
+from hzx.samples import build_fileset, xsec_weight
 
 QUIET = {"progress": False}
 

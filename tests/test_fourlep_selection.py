@@ -5,6 +5,7 @@ from __future__ import annotations
 import awkward as ak
 import numpy as np
 import pytest
+
 from hzx.processors import fourlep_selection as sel
 from hzx.processors.atlas_objects import mev_to_gev
 

@@ -9,9 +9,9 @@ import awkward as ak
 import numpy as np
 import pytest
 import uproot
-from hzx.generation import fileset_from_manifest, generate
 
 from hzx.execution import ExecutorOptions
+from hzx.generation import fileset_from_manifest, generate
 
 pytestmark = pytest.mark.slow
 ITER = ExecutorOptions(executor="iterative", progress=False, retries=0)
@@ -154,10 +154,9 @@ def test_ggh4l_mini_tree_and_processor(tmp_path):
     meta = fileset[manifest.dataset]["metadata"]
     assert meta["sumw"] == 200 and meta["role"] == "signal" and meta["red_eff"] == 1.0
     try:
+        from hzx.execution import run_processor
         from hzx.processors.fourlep import FourLeptonOptions, FourLeptonProcessor
         from hzx.processors.schemas import AtlasOpenDataSchema
-
-        from hzx.execution import run_processor
     except ImportError:  # pragma: no cover - processor not yet in this checkout
         pytest.skip("hzx.processors.fourlep not importable")
     out = run_processor(FourLeptonProcessor(FourLeptonOptions()), fileset, treename="mini",

@@ -10,6 +10,7 @@ import pytest
 h5py = pytest.importorskip("h5py")
 pytest.importorskip("torch")
 
+from hzx.errors import ConfigurationError, InputFileError  # noqa: E402
 from hzx.nn.apply import apply_regression  # noqa: E402
 from hzx.nn.config import SENTINEL, DataConfig, TrainConfig  # noqa: E402
 from hzx.nn.features import inspect_h5, plot_features  # noqa: E402
@@ -18,8 +19,6 @@ from hzx.nn.regression import train_regression  # noqa: E402
 from hzx.nn.synthetic import write_synthetic_h5  # noqa: E402
 from hzx.nn.training import predict  # noqa: E402
 from hzx.scripts.cli import main  # noqa: E402
-
-from hzx.errors import ConfigurationError, InputFileError  # noqa: E402
 
 FAST = TrainConfig(epochs=5, batch_size=128, hidden_sizes=(16,), patience=0, num_threads=1,
                    device="cpu", plots=False)

@@ -8,6 +8,7 @@ import pytest
 h5py = pytest.importorskip("h5py")
 pytest.importorskip("torch")
 
+from hzx.errors import ConfigurationError, InputFileError  # noqa: E402
 from hzx.nn.config import SENTINEL, DataConfig, TrainConfig  # noqa: E402
 from hzx.nn.datasets import load_jets, select_defined, stratified_split  # noqa: E402
 from hzx.nn.metrics import (  # noqa: E402
@@ -19,8 +20,6 @@ from hzx.nn.metrics import (  # noqa: E402
 from hzx.nn.pipeline import CLASSIFICATION, REGRESSION, prepare  # noqa: E402
 from hzx.nn.scalers import Preprocessor  # noqa: E402
 from hzx.nn.synthetic import synthetic_jets, write_synthetic_h5  # noqa: E402
-
-from hzx.errors import ConfigurationError, InputFileError  # noqa: E402
 
 
 def _write(path, **datasets):

@@ -8,11 +8,10 @@ import pytest
 
 optuna = pytest.importorskip("optuna")
 
+from hzx.errors import ConfigurationError  # noqa: E402
 from hzx.nn.config import DataConfig, OptunaConfig, TrainConfig  # noqa: E402
 from hzx.nn.synthetic import write_synthetic_h5  # noqa: E402
 from hzx.nn.tuning import tune  # noqa: E402
-
-from hzx.errors import ConfigurationError  # noqa: E402
 
 BASE = TrainConfig(epochs=3, patience=0, num_threads=1, device="cpu", plots=False, seed=3)
 

@@ -6,6 +6,8 @@ import csv
 import json
 
 import pytest
+
+from hzx.errors import InputFileError, UnknownSampleError
 from hzx.samples import (
     HTTPS_PREFIX,
     LUMI_FB,
@@ -19,8 +21,6 @@ from hzx.samples import (
     xsec_weight,
 )
 from hzx.scripts.cli import main
-
-from hzx.errors import InputFileError, UnknownSampleError
 
 
 def test_catalogue_matches_reference_csv(reference_dir):

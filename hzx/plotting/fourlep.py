@@ -10,7 +10,6 @@ import numpy as np
 from hzx.errors import ConfigurationError
 from hzx.plotting.style import save, setup
 
-
 #: fill colours of the stacked components
 COLOURS = {"background": "#6baed6", "signal": "#fb6a4a"}
 

@@ -1,0 +1,146 @@
+"""Reading Delphes files: optional-field defaults, required collections, track-collection choice.
+
+Delphes writes one TClonesArray per collection; uproot and coffea see a counter ``<Name>_size`` and
+branches ``<Name>/<Name>.<Field>``. Older Delphes versions lack some fields that newer ones have
+(``Track.Mass`` appeared in 3.5). :class:`HzxDelphesSchema` is coffea's ``DelphesSchema`` with the
+missing *optional* fields filled by documented constants (:data:`OPTIONAL_FIELD_DEFAULTS`), so the
+processors read old and new files alike. Missing *required* collections are an error that names the
+file and the collection (:func:`require_collections`), never a silent zero.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import awkward as ak
+import numpy as np
+from coffea.nanoevents import DelphesSchema, transforms
+
+from hzx.errors import InputFileError
+
+#: Field defaults for collections whose files lack the field. Keys: field name; value: the constant.
+#: Which collections each applies to is in :data:`OPTIONAL_FIELDS_BY_MIXIN`.
+OPTIONAL_FIELD_DEFAULTS: dict[str, float] = {
+    "Mass": 0.0,  # Track.Mass before Delphes 3.5: tracks are then treated as massless (GeV)
+    "D0": 0.0,  # impact parameters (mm) of very old track collections
+    "DZ": 0.0,
+    "PID": 0.0,
+    "Charge": 0.0,
+    "BTag": 0.0,  # jets without tagging modules: untagged
+    "TauTag": 0.0,
+}
+
+#: Optional fields per coffea mixin (``DelphesSchema.mixins`` maps collection name → mixin).
+OPTIONAL_FIELDS_BY_MIXIN: dict[str, tuple[str, ...]] = {
+    "Track": ("Mass", "D0", "DZ", "PID", "Charge"),
+    "Jet": ("Mass", "BTag", "TauTag"),
+    "Particle": ("Mass",),
+}
+
+#: Track collections in order of preference (the study: ``Track``, else ``EFlowTrack``).
+TRACK_COLLECTIONS = ("Track", "EFlowTrack")
+
+
+class HzxDelphesSchema(DelphesSchema):
+    """coffea's ``DelphesSchema`` that fills missing optional fields (:data:`OPTIONAL_FIELD_DEFAULTS`).
+
+    Missing fields become constant float32 arrays with the collection's jagged structure, so that
+    e.g. ``events.Track.mass`` exists (zero) for files written before Delphes 3.5. Which fields
+    were filled is recorded in ``events.metadata``? No: in :func:`missing_optional_fields` — the
+    schema itself only sees forms.
+    """
+
+    def _build_collections(self, branch_forms: dict[str, Any]) -> dict[str, Any]:
+        collections = {k.split("/")[0] for k in branch_forms if "/" in k}
+        for name in collections:
+            mixin = self.mixins.get(name)
+            counter = f"{name}_size"
+            if mixin not in OPTIONAL_FIELDS_BY_MIXIN or counter not in branch_forms:
+                continue
+            offsets = transforms.counts2offsets_form(branch_forms[counter])
+            for field in OPTIONAL_FIELDS_BY_MIXIN[mixin]:
+                key = f"{name}/{name}.{field}"
+                if key not in branch_forms:
+                    branch_forms[key] = transforms.full_like_from_offsets_form(
+                        offsets, OPTIONAL_FIELD_DEFAULTS[field]
+                    )
+        return super()._build_collections(branch_forms)
+
+
+def branch_names(collection: str, fields: Iterable[str]) -> list[str]:
+    """Delphes branch names ``<C>/<C>.<Field>`` of ``fields`` of ``collection``."""
+    return [f"{collection}/{collection}.{field}" for field in fields]
+
+
+def missing_optional_fields(tree_keys: Iterable[str], collection: str, mixin: str) -> list[str]:
+    """Optional fields of ``collection`` that a tree lacks (they will read as their default)."""
+    keys = set(tree_keys)
+    return [
+        field
+        for field in OPTIONAL_FIELDS_BY_MIXIN.get(mixin, ())
+        if f"{collection}/{collection}.{field}" not in keys
+    ]
+
+
+def event_fields(events: Any) -> set[str]:
+    """Collection names present in a (virtual or eager) NanoEvents array."""
+    return set(events.fields)
+
+
+def require_collections(events: Any, collections: Sequence[str], purpose: str) -> None:
+    """Raise :class:`InputFileError` naming the file and each collection in ``collections`` it lacks."""
+    present = event_fields(events)
+    missing = [c for c in collections if c not in present]
+    if missing:
+        filename = events.metadata.get("filename", "<unknown file>")
+        raise InputFileError(
+            filename,
+            f"lacks the Delphes collection(s) {', '.join(missing)} needed for {purpose} "
+            f"(it has: {', '.join(sorted(c for c in present if not c.endswith('.offsets')))})",
+        )
+
+
+def choose_track_collection(events: Any, preferred: str = "auto") -> str:
+    """Name of the track collection to use: ``Track``, else ``EFlowTrack`` (``preferred="auto"``).
+
+    With ``preferred`` naming a collection, that collection must exist.
+    """
+    present = event_fields(events)
+    candidates = TRACK_COLLECTIONS if preferred == "auto" else (preferred,)
+    for name in candidates:
+        if name in present:
+            return name
+    filename = events.metadata.get("filename", "<unknown file>")
+    raise InputFileError(
+        filename,
+        f"has no track collection ({' or '.join(candidates)}) needed for the track observables",
+    )
+
+
+def has_field(collection: Any, field: str) -> bool:
+    """Whether an awkward record collection has ``field``."""
+    return field in ak.fields(collection)
+
+
+def to_float64(array: Any) -> ak.Array:
+    """Any numeric awkward/numpy array as float64 (Delphes stores float32; we compute in double)."""
+    return ak.values_astype(array, np.float64)
+
+
+def kinematics(collection: Any, pt_field: str = "PT") -> ak.Array:
+    """Plain record array {pt, eta, phi, mass} in float64 from a Delphes collection (GeV).
+
+    Collections without ``Mass`` (Electron, Muon, Tower) get mass 0.
+    """
+    fields = ak.fields(collection)
+    pt = collection[pt_field if pt_field in fields else "ET"]
+    mass = collection["Mass"] if "Mass" in fields else ak.zeros_like(pt)
+    return ak.zip(
+        {
+            "pt": to_float64(pt),
+            "eta": to_float64(collection["Eta"]),
+            "phi": to_float64(collection["Phi"]),
+            "mass": to_float64(mass),
+        }
+    )

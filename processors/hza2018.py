@@ -1,0 +1,280 @@
+"""HZa2018: the H → Z(ℓℓ) a(→ hadrons) selection of the study, columnar (``hza2018-selection.md``).
+
+Physics in pure functions on awkward arrays (:func:`select_objects`, :func:`z_candidate`,
+:func:`hza2018_selection`); :class:`HZa2018Processor` only wires them to Delphes events and fills
+the spec's histograms and the cutflow. Energies and momenta in GeV. Leptons are treated as
+massless (Delphes stores no lepton mass); jets carry their Delphes mass.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import awkward as ak
+import hist
+import numpy as np
+from coffea.processor import ProcessorABC
+
+from hzx.errors import ConfigurationError
+from hzx.processors.delphes import require_collections, to_float64
+
+Z_MASS = 91.1876  # GeV, the study's reference mass for the Z candidate
+
+#: Cutflow steps in order; ``Inclusive`` and ``SR`` are the study's regions.
+CUTS = ("Inclusive", "two_leptons", "z_candidate", "z_mass_window", "z_lepton_pt", "one_jet",
+        "mllj_window", "SR")
+
+#: Histograms of the spec: name → (bins, low, high, axis label).
+HISTOGRAMS = {
+    "hist_muon_pt": (100, 0.0, 500.0, r"muon $p_T$ [GeV]"),
+    "hist_electron_pt": (100, 0.0, 500.0, r"electron $p_T$ [GeV]"),
+    "hist_z_mass": (60, 60.0, 120.0, r"$m_{\ell\ell}$ [GeV]"),
+    "hist_jet1pt": (100, 0.0, 2000.0, r"leading jet $p_T$ [GeV]"),
+    "hist_jet2pt": (100, 0.0, 2000.0, r"second jet $p_T$ [GeV]"),
+    "hist_jet3pt": (100, 0.0, 2000.0, r"third jet $p_T$ [GeV]"),
+    "hist_jet4pt": (100, 0.0, 2000.0, r"fourth jet $p_T$ [GeV]"),
+    "hist_mllj": (100, 0.0, 300.0, r"$m_{\ell\ell j}$ [GeV]"),
+    "hist_jet1mass": (40, 0.0, 20.0, r"leading jet mass [GeV]"),
+}
+
+Z_MODES = ("study", "closest")
+
+
+@dataclasses.dataclass(frozen=True)
+class HZa2018Options:
+    """Options of the HZa2018 selection; defaults are the study's (GeV).
+
+    Attributes
+    ----------
+    z_candidate : {"study", "closest"}
+        ``study``: an opposite-charge electron pair, if any exists, is the candidate (closest to
+        m_Z among electron pairs) and muon pairs are ignored; ``closest``: the opposite-charge
+        same-flavour pair closest to m_Z over both flavours (the evident intention).
+    jet_pt_min, jet_abs_eta_max, muon_pt_min, muon_abs_eta_max, electron_pt_min,
+    electron_abs_eta_max : float
+        Object selection.
+    mll_min, mll_max : float
+        Z-mass window (inclusive edges: the study rejects < 81 and > 101).
+    z_lepton_pt_min : float
+        Minimum of the larger Z-lepton pT (the study rejects < 27).
+    mllj_min, mllj_max : float
+        Window of the Z + leading-jet mass (the study rejects < 50 and > 250).
+    use_event_weight : bool
+        Weight events by ``Event.Weight`` (default: unit weights, as SimpleAnalysis counts).
+    """
+
+    z_candidate: str = "study"
+    jet_pt_min: float = 20.0
+    jet_abs_eta_max: float = 2.5
+    muon_pt_min: float = 18.0
+    muon_abs_eta_max: float = 2.7
+    electron_pt_min: float = 18.0
+    electron_abs_eta_max: float = 2.47
+    mll_min: float = 81.0
+    mll_max: float = 101.0
+    z_lepton_pt_min: float = 27.0
+    mllj_min: float = 50.0
+    mllj_max: float = 250.0
+    use_event_weight: bool = False
+
+    def __post_init__(self) -> None:
+        if self.z_candidate not in Z_MODES:
+            raise ConfigurationError(
+                f"z_candidate must be one of {', '.join(Z_MODES)}, got {self.z_candidate!r}"
+            )
+
+
+# ---------------------------------------------------------------------------------------------
+# Pure functions
+# ---------------------------------------------------------------------------------------------
+
+
+def four_momentum(pt, eta, phi, mass):
+    """(px, py, pz, E) in GeV from (pT, η, φ, m) — works on numpy and awkward arrays."""
+    px = pt * np.cos(phi)
+    py = pt * np.sin(phi)
+    pz = pt * np.sinh(eta)
+    return px, py, pz, np.sqrt(px * px + py * py + pz * pz + mass * mass)
+
+
+def invariant_mass(px, py, pz, e):
+    """√(E² − p²), 0 where E² − p² ≤ 0 (GeV)."""
+    m2 = e * e - (px * px + py * py + pz * pz)
+    return np.sqrt(np.where(m2 > 0, m2, 0.0))
+
+
+def select_objects(collection: ak.Array, pt_min: float, abs_eta_max: float,
+                   with_mass: bool = False) -> ak.Array:
+    """Objects with pT > pt_min and |η| < abs_eta_max as float64 records, ordered by pT (stable).
+
+    Fields: ``pt, eta, phi, mass`` (mass 0 unless ``with_mass``), ``charge`` where present.
+    """
+    fields = ak.fields(collection)
+    record = {
+        "pt": to_float64(collection["PT"]),
+        "eta": to_float64(collection["Eta"]),
+        "phi": to_float64(collection["Phi"]),
+    }
+    record["mass"] = to_float64(collection["Mass"]) if with_mass else ak.zeros_like(record["pt"])
+    if "Charge" in fields:
+        record["charge"] = collection["Charge"]
+    objects = ak.zip(record)
+    objects = objects[(objects.pt > pt_min) & (np.abs(objects.eta) < abs_eta_max)]
+    return objects[ak.argsort(objects.pt, axis=1, ascending=False, stable=True)]
+
+
+def best_opposite_charge_pair(leptons: ak.Array) -> ak.Array:
+    """Per event, the opposite-charge pair with mass closest to m_Z (None when there is none).
+
+    Pairs in ``ak.combinations`` order; of equally close pairs the first wins. Fields: ``mass``,
+    ``pt1``, ``pt2`` and the pair's ``px, py, pz, e`` (massless leptons).
+    """
+    a, b = ak.unzip(ak.combinations(leptons, 2, axis=1))
+    opposite = a.charge * b.charge < 0
+    a, b = a[opposite], b[opposite]
+    ax, ay, az, ae = four_momentum(a.pt, a.eta, a.phi, 0.0)
+    bx, by, bz, be = four_momentum(b.pt, b.eta, b.phi, 0.0)
+    px, py, pz, e = ax + bx, ay + by, az + bz, ae + be
+    pairs = ak.zip({"mass": invariant_mass(px, py, pz, e), "pt1": a.pt, "pt2": b.pt,
+                    "px": px, "py": py, "pz": pz, "e": e})
+    best = ak.argmin(np.abs(pairs.mass - Z_MASS), axis=1, keepdims=True)
+    return ak.firsts(pairs[best], axis=1)
+
+
+def z_candidate(electrons: ak.Array, muons: ak.Array, mode: str = "study") -> ak.Array:
+    """The Z candidate of each event (None where no opposite-charge same-flavour pair exists).
+
+    ``mode="study"``: the best electron pair whenever one exists, else the best muon pair;
+    ``mode="closest"``: the better of the two by |m − m_Z| (electrons win exact ties).
+    """
+    ee = best_opposite_charge_pair(electrons)
+    mm = best_opposite_charge_pair(muons)
+    has_ee = ~ak.is_none(ee)
+    has_mm = ~ak.is_none(mm)
+    if mode == "study":
+        use_ee = has_ee
+    elif mode == "closest":
+        d_ee = ak.fill_none(np.abs(ee.mass - Z_MASS), np.inf)
+        d_mm = ak.fill_none(np.abs(mm.mass - Z_MASS), np.inf)
+        use_ee = has_ee & ~(has_mm & (d_mm < d_ee))
+    else:
+        raise ConfigurationError(f"unknown z_candidate mode {mode!r}")
+    return ak.where(use_ee, ee, mm)
+
+
+def hza2018_selection(jets: ak.Array, muons: ak.Array, electrons: ak.Array,
+                      options: HZa2018Options) -> dict[str, Any]:
+    """Apply HZa2018 to raw Delphes ``Jet``, ``Muon``, ``Electron`` collections (per event).
+
+    Returns ``{"cuts": {cut: bool mask (cumulative)}, "jets", "muons", "electrons", "z",
+    "mllj"}`` — selected objects, Z candidate (None-able) and m_ℓℓj (GeV, NaN where undefined).
+    """
+    o = options
+    jets = select_objects(jets, o.jet_pt_min, o.jet_abs_eta_max, with_mass=True)
+    muons = select_objects(muons, o.muon_pt_min, o.muon_abs_eta_max)
+    electrons = select_objects(electrons, o.electron_pt_min, o.electron_abs_eta_max)
+    n = len(jets)
+    z = z_candidate(electrons, muons, o.z_candidate)
+    mll = ak.to_numpy(ak.fill_none(z.mass, np.nan))
+    lead_lep = ak.to_numpy(ak.fill_none(np.maximum(z.pt1, z.pt2), np.nan))
+    j1 = ak.firsts(jets, axis=1)
+    jx, jy, jz, je = four_momentum(j1.pt, j1.eta, j1.phi, j1.mass)
+    mllj = invariant_mass(z.px + jx, z.py + jy, z.pz + jz, z.e + je)
+    mllj = ak.to_numpy(ak.fill_none(mllj, np.nan))
+
+    cuts: dict[str, np.ndarray] = {}
+    mask = np.ones(n, dtype=bool)
+    cuts["Inclusive"] = mask.copy()
+    mask &= ak.to_numpy((ak.num(muons) >= 2) | (ak.num(electrons) >= 2))
+    cuts["two_leptons"] = mask.copy()
+    mask &= ~np.isnan(mll)
+    cuts["z_candidate"] = mask.copy()
+    with np.errstate(invalid="ignore"):
+        mask &= (mll >= o.mll_min) & (mll <= o.mll_max)
+        cuts["z_mass_window"] = mask.copy()
+        mask &= lead_lep >= o.z_lepton_pt_min
+        cuts["z_lepton_pt"] = mask.copy()
+        mask &= ak.to_numpy(ak.num(jets) >= 1)
+        cuts["one_jet"] = mask.copy()
+        mask &= (mllj >= o.mllj_min) & (mllj <= o.mllj_max)
+    cuts["mllj_window"] = mask.copy()
+    cuts["SR"] = mask.copy()  # the study's NN-score placeholder would go here
+    return {"cuts": cuts, "jets": jets, "muons": muons, "electrons": electrons, "z": z,
+            "mllj": mllj, "mll": mll}
+
+
+# ---------------------------------------------------------------------------------------------
+# Processor
+# ---------------------------------------------------------------------------------------------
+
+
+def _new_histogram(name: str) -> hist.Hist:
+    bins, low, high, label = HISTOGRAMS[name]
+    return hist.Hist(hist.axis.Regular(bins, low, high, name="x", label=label),
+                     storage=hist.storage.Weight(), name=name)
+
+
+class HZa2018Processor(ProcessorABC):
+    """HZa2018 on Delphes events: the spec's histograms and cutflow per dataset."""
+
+    def __init__(self, options: HZa2018Options | None = None):
+        self.options = options or HZa2018Options()
+
+    def required_branches(self) -> list[str]:
+        """Branches every input needs: jet, muon and electron kinematics (and charges)."""
+        out = [f"Jet/Jet.{f}" for f in ("PT", "Eta", "Phi", "Mass")]
+        for c in ("Muon", "Electron"):
+            out += [f"{c}/{c}.{f}" for f in ("PT", "Eta", "Phi", "Charge")]
+        if self.options.use_event_weight:
+            out.append("Event/Event.Weight")
+        return out
+
+    def empty_output(self, dataset: str, metadata: dict[str, Any] | None = None) -> dict[str, Any]:
+        out: dict[str, Any] = {name: _new_histogram(name) for name in HISTOGRAMS}
+        out["cutflow"] = {cut: {"raw": 0, "weighted": 0.0} for cut in CUTS}
+        out["metadata"] = {"events_read": 0, "chunks": 0, "entries_by_file": {},
+                           "role": (metadata or {}).get("role")}
+        return out
+
+    def process(self, events: Any) -> dict[str, Any]:
+        dataset = events.metadata["dataset"]
+        require_collections(events, ("Jet", "Muon", "Electron"), "the HZa2018 selection")
+        n = len(events)
+        if self.options.use_event_weight:
+            raw = events.Event.Weight  # DelphesSchema flattens the one-entry Event collection
+            raw = ak.firsts(raw, axis=1) if raw.ndim > 1 else raw
+            weight = ak.to_numpy(to_float64(raw))
+        else:
+            weight = np.ones(n)
+        sel = hza2018_selection(events.Jet, events.Muon, events.Electron, self.options)
+        out = self.empty_output(dataset, dict(events.metadata))
+        cuts = sel["cuts"]
+        for cut in CUTS:
+            out["cutflow"][cut] = {"raw": int(cuts[cut].sum()),
+                                   "weighted": float(weight[cuts[cut]].sum())}
+
+        def fill(name: str, values, mask=None, objects=None):
+            if objects is not None:  # jagged per-event values: broadcast the event weight
+                w = ak.flatten(ak.broadcast_arrays(weight, objects)[0])
+                out[name].fill(x=ak.to_numpy(ak.flatten(objects)), weight=ak.to_numpy(w))
+            else:
+                out[name].fill(x=values[mask], weight=weight[mask])
+
+        fill("hist_muon_pt", None, objects=sel["muons"].pt)
+        fill("hist_electron_pt", None, objects=sel["electrons"].pt)
+        fill("hist_z_mass", sel["mll"], cuts["z_lepton_pt"])
+        jets = sel["jets"]
+        for i in range(4):
+            ith = ak.to_numpy(ak.fill_none(ak.pad_none(jets.pt, i + 1, axis=1)[:, i], np.nan))
+            fill(f"hist_jet{i + 1}pt", ith, cuts["one_jet"] & ~np.isnan(ith))
+        fill("hist_mllj", sel["mllj"], cuts["SR"])
+        j1_mass = ak.to_numpy(ak.fill_none(ak.firsts(jets.mass, axis=1), np.nan))
+        fill("hist_jet1mass", j1_mass, cuts["SR"])
+
+        out["metadata"] = {"events_read": n, "chunks": 1,
+                           "entries_by_file": {events.metadata["filename"]: n}}  # role: set once by the runner
+        return {dataset: out}
+
+    def postprocess(self, accumulator: Any) -> Any:
+        return accumulator

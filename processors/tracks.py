@@ -1,0 +1,333 @@
+"""Track observables of every jet, truth labels and per-jet training columns (Delphes input).
+
+Wires :mod:`hzx.processors.track_observables` to Delphes events. Per dataset the output holds
+
+- ``obs_<name>``: a histogram of each of the seven observables (defined values only; the
+  sentinel −999999 is not filled), with a ``truth`` axis (0: unmatched, 1: matched to a, h,
+  J/ψ or η_c);
+- ``cutflow``: events, jets, selected jets;
+- ``columns``: ``{"chunks": [chunk, …]}``, one dict of numpy arrays per processed chunk (see
+  :meth:`TrackObservablesProcessor.columns_of_chunk`). Chunks arrive in no fixed order with Dask:
+  the HDF5 writer sorts them by (file, first entry); inside a chunk rows are ordered by
+  (entry, jet index).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+import awkward as ak
+import hist
+import numpy as np
+from coffea.processor import ProcessorABC
+
+from hzx.errors import ConfigurationError
+from hzx.processors.delphes import (
+    choose_track_collection,
+    require_collections,
+    to_float64,
+)
+from hzx.processors.track_observables import (
+    OBSERVABLE_NAMES,
+    associate_by_delta_r,
+    delta_r,
+    jet_track_observables,
+    observables_matrix,
+    truth_match,
+)
+
+#: Per-track features of ``track_features`` (HDF5 order).
+TRACK_FEATURES = ("pt", "eta", "phi", "charge", "pid", "d0", "dz", "mass")
+#: Per-jet features of ``jet_features``.
+JET_FEATURES = ("pt", "eta", "phi", "mass", "btag", "tau_tag")
+#: Per-constituent features of ``constituent_features``.
+CONSTITUENT_FEATURES = ("pt", "eta", "phi", "energy", "charge", "is_track")
+
+#: Histogram binnings of the observables: name → (bins, low, high).
+OBSERVABLE_BINNING = {
+    "nTracks": (50, 0.0, 50.0),
+    "deltaRLeadTrack": (40, 0.0, 0.4),
+    "leadTrackPtRatio": (50, 0.0, 1.0),
+    "angularity_2": (60, 0.0, 60.0),
+    "U1_0p7": (50, 0.0, 0.5),
+    "M2_0p3": (50, 0.0, 1.0),
+    "tau2": (50, 0.0, 1.0),
+}
+
+ASSOCIATIONS = ("delta_r", "ghost")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrackObservablesOptions:
+    """Options of the track-observable processor; defaults are the study's converter.
+
+    Attributes
+    ----------
+    association : {"delta_r", "ghost"}
+        ``delta_r``: tracks with ΔR(track, jet) < ``r_assoc``; ``ghost``: tracks clustered as
+        ghosts together with the event's particle-flow objects (anti-kT, ``r_assoc``; fastjet),
+        then given to the Delphes jet that the ghost's clustered jet matches (ΔR < 0.2).
+    r_assoc : float
+        Association radius (and the observables' R), 0.4.
+    max_tracks : int
+        Tracks per jet kept (highest pT first), 50.
+    max_constituents : int
+        Constituents per jet in the training columns (the study's ``--max-constituents``), 20.
+    track_collection : str
+        ``auto`` (``Track``, else ``EFlowTrack``) or a collection name.
+    jet_collection : str
+        Jet collection, ``Jet``.
+    jet_pt_min, jet_abs_eta_max : float
+        Optional jet selection (GeV); the study keeps every jet (0, ∞).
+    leading_jet_only : bool
+        Keep only the highest-pT selected jet of each event.
+    require_hza2018 : bool
+        Keep only events in the HZa2018 signal region (study default options).
+    truth_max_dr : float
+        ΔR of the truth matching, 0.3.
+    store_columns : bool
+        Keep per-jet training columns in the output (needed by ``hzx h5``).
+    """
+
+    association: str = "delta_r"
+    r_assoc: float = 0.4
+    max_tracks: int = 50
+    max_constituents: int = 20
+    track_collection: str = "auto"
+    jet_collection: str = "Jet"
+    jet_pt_min: float = 0.0
+    jet_abs_eta_max: float = math.inf
+    leading_jet_only: bool = False
+    require_hza2018: bool = False
+    truth_max_dr: float = 0.3
+    store_columns: bool = True
+
+    def __post_init__(self) -> None:
+        if self.association not in ASSOCIATIONS:
+            raise ConfigurationError(
+                f"association must be one of {', '.join(ASSOCIATIONS)}, got {self.association!r}"
+            )
+        if self.r_assoc <= 0 or self.max_tracks < 1 or self.max_constituents < 0:
+            raise ConfigurationError("r_assoc must be > 0, max_tracks ≥ 1, max_constituents ≥ 0")
+
+
+def _field(collection: ak.Array, name: str, default: float = 0.0) -> ak.Array:
+    if name in ak.fields(collection):
+        return to_float64(collection[name])
+    return ak.values_astype(ak.zeros_like(collection[ak.fields(collection)[0]]), np.float64) + default
+
+
+def track_records(collection: ak.Array) -> ak.Array:
+    """Delphes tracks as float64 records with :data:`TRACK_FEATURES` (absent fields: 0)."""
+    return ak.zip({
+        "pt": _field(collection, "PT"), "eta": _field(collection, "Eta"),
+        "phi": _field(collection, "Phi"), "charge": _field(collection, "Charge"),
+        "pid": _field(collection, "PID"), "d0": _field(collection, "D0"),
+        "dz": _field(collection, "DZ"), "mass": _field(collection, "Mass"),
+    })
+
+
+def constituent_candidates(events: Any, track_name: str) -> ak.Array:
+    """Particle-flow-like objects of each event: tracks plus neutral objects, as float64 records.
+
+    Neutral objects: ``EFlowPhoton`` and ``EFlowNeutralHadron`` when present, else ``Tower``
+    (tracks and towers then double count charged energy, as in a track + calorimeter picture).
+    Fields: :data:`CONSTITUENT_FEATURES`. Energies in GeV; tracks use E = √(p² + m²).
+    """
+    present = set(events.fields)
+    tracks = events[track_name]
+    t_pt, t_eta = _field(tracks, "PT"), _field(tracks, "Eta")
+    t_mass = _field(tracks, "Mass")
+    t_p = t_pt * np.cosh(t_eta)
+    parts = [ak.zip({"pt": t_pt, "eta": t_eta, "phi": _field(tracks, "Phi"),
+                     "energy": np.sqrt(t_p * t_p + t_mass * t_mass),
+                     "charge": _field(tracks, "Charge"), "is_track": ak.ones_like(t_pt)})]
+    neutral_names = [n for n in ("EFlowPhoton", "EFlowNeutralHadron") if n in present]
+    if not neutral_names and "Tower" in present:
+        neutral_names = ["Tower"]
+    for name in neutral_names:
+        c = events[name]
+        pt = _field(c, "ET")
+        parts.append(ak.zip({"pt": pt, "eta": _field(c, "Eta"), "phi": _field(c, "Phi"),
+                             "energy": _field(c, "E"), "charge": ak.zeros_like(pt),
+                             "is_track": ak.zeros_like(pt)}))
+    return ak.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]
+
+
+def padded(lists: ak.Array, fields: tuple[str, ...], length: int) -> tuple[np.ndarray, np.ndarray]:
+    """``[jet][object]`` records → (N, length, len(fields)) float32 zero-padded array and mask."""
+    n = len(lists)
+    out = np.zeros((n, length, len(fields)), dtype=np.float32)
+    mask = np.zeros((n, length), dtype=bool)
+    if n == 0 or length == 0:
+        return out, mask
+    cut = lists[:, :length]
+    counts = ak.to_numpy(ak.num(cut, axis=1))
+    rows = np.repeat(np.arange(n), counts)
+    cols = ak.to_numpy(ak.flatten(ak.local_index(cut, axis=1)))
+    for k, f in enumerate(fields):
+        out[rows, cols, k] = ak.to_numpy(ak.flatten(cut[f]))
+    mask[rows, cols] = True
+    return out, mask
+
+
+def _new_histogram(name: str) -> hist.Hist:
+    bins, low, high = OBSERVABLE_BINNING[name]
+    return hist.Hist(hist.axis.Regular(bins, low, high, name="x", label=name),
+                     hist.axis.Integer(0, 2, name="truth", label="matched to signal particle",
+                                       underflow=False, overflow=False),
+                     storage=hist.storage.Double(), name=f"obs_{name}")
+
+
+class TrackObservablesProcessor(ProcessorABC):
+    """The seven track observables of every (selected) jet, truth labels and training columns."""
+
+    def __init__(self, options: TrackObservablesOptions | None = None):
+        self.options = options or TrackObservablesOptions()
+
+    def required_branches(self) -> list[str]:
+        """Jet kinematics and the truth record; the track collection (Track or EFlowTrack) is
+        checked per chunk, since either will do."""
+        jet = self.options.jet_collection
+        out = [f"{jet}/{jet}.{f}" for f in ("PT", "Eta", "Phi")]
+        out += [f"Particle/Particle.{f}" for f in ("PID", "Status", "Eta", "Phi")]
+        if self.options.require_hza2018:
+            from hzx.processors.hza2018 import HZa2018Processor
+
+            out += [b for b in HZa2018Processor().required_branches() if b not in out]
+        return out
+
+    def empty_output(self, dataset: str, metadata: dict[str, Any] | None = None) -> dict[str, Any]:
+        out: dict[str, Any] = {f"obs_{n}": _new_histogram(n) for n in OBSERVABLE_NAMES}
+        out["cutflow"] = {c: {"raw": 0, "weighted": 0.0}
+                          for c in ("events", "events_selected", "jets", "jets_selected")}
+        out["columns"] = {"chunks": []}
+        out["metadata"] = {"events_read": 0, "chunks": 0, "entries_by_file": {},
+                           "role": (metadata or {}).get("role")}
+        return out
+
+    # -- pieces ---------------------------------------------------------------------------------
+
+    def select_jets(self, events: Any) -> tuple[ak.Array, np.ndarray]:
+        """Selected jets per event (float64 records with their index in the file) and event mask."""
+        o = self.options
+        raw = events[o.jet_collection]
+        jets = ak.zip({
+            "pt": _field(raw, "PT"), "eta": _field(raw, "Eta"), "phi": _field(raw, "Phi"),
+            "mass": _field(raw, "Mass"), "btag": _field(raw, "BTag"),
+            "tau_tag": _field(raw, "TauTag"),
+            "flavor": _field(raw, "Flavor") if "Flavor" in ak.fields(raw) else _field(raw, "PT") * 0,
+            "index": ak.local_index(raw.PT, axis=1),
+        })
+        jets = jets[(jets.pt > o.jet_pt_min) & (np.abs(jets.eta) < o.jet_abs_eta_max)]
+        if o.leading_jet_only:
+            jets = jets[ak.argsort(jets.pt, axis=1, ascending=False, stable=True)][:, :1]
+        event_mask = np.ones(len(events), dtype=bool)
+        if o.require_hza2018:
+            from hzx.processors.hza2018 import HZa2018Options, hza2018_selection
+
+            event_mask = hza2018_selection(events.Jet, events.Muon, events.Electron,
+                                           HZa2018Options())["cuts"]["SR"]
+            jets = jets[event_mask]
+        return jets, event_mask
+
+    def associate(self, events: Any, jets: ak.Array, tracks: ak.Array) -> ak.Array:
+        """Tracks of each jet ``[event][jet][track]``, pT-ordered, at most ``max_tracks``."""
+        o = self.options
+        if o.association == "delta_r":
+            return associate_by_delta_r(jets, tracks, o.r_assoc, o.max_tracks)
+        from hzx.processors.ghost import associate_by_ghosts
+
+        return associate_by_ghosts(jets, tracks, constituent_candidates_for_ghosts(events, o),
+                                   o.r_assoc, o.max_tracks)
+
+    def process(self, events: Any) -> dict[str, Any]:
+        o = self.options
+        dataset = events.metadata["dataset"]
+        filename = events.metadata["filename"]
+        require_collections(events, (o.jet_collection, "Particle"), "the track observables")
+        track_name = choose_track_collection(events, o.track_collection)
+        out = self.empty_output(dataset, dict(events.metadata))
+
+        jets, event_mask = self.select_jets(events)
+        entry_start = int(events.metadata.get("entrystart", 0))
+        entries = np.arange(len(events), dtype=np.int64)[event_mask] + entry_start
+        sel = events[event_mask] if not event_mask.all() else events
+        tracks = track_records(sel[track_name])
+        assoc = self.associate(sel, jets, tracks)
+
+        flat_jets = ak.flatten(jets, axis=1)
+        flat_tracks = ak.flatten(assoc, axis=1)
+        values = jet_track_observables(flat_jets.eta, flat_jets.phi, flat_tracks, o.r_assoc)
+        matrix = observables_matrix(values)
+
+        particles = sel.Particle
+        truth_particles = ak.zip({"pid": particles.PID, "status": particles.Status,
+                                  "eta": to_float64(particles.Eta),
+                                  "phi": to_float64(particles.Phi),
+                                  "mass": _field(particles, "Mass")})
+        flavor = ak.values_astype(jets.flavor, np.int32)
+        labels, targets = truth_match(jets, truth_particles, o.truth_max_dr, flavor)
+        labels = ak.to_numpy(ak.flatten(labels))
+        targets = ak.to_numpy(ak.flatten(targets))
+        matched = ~np.isnan(targets)
+
+        for k, name in enumerate(OBSERVABLE_NAMES):
+            column = matrix[:, k]
+            ok = column != -999999.0
+            out[f"obs_{name}"].fill(x=column[ok], truth=matched[ok].astype(int))
+
+        n_jets_all = int(ak.sum(ak.num(events[o.jet_collection].PT)))
+        out["cutflow"] = {
+            "events": {"raw": len(events), "weighted": float(len(events))},
+            "events_selected": {"raw": int(event_mask.sum()), "weighted": float(event_mask.sum())},
+            "jets": {"raw": n_jets_all, "weighted": float(n_jets_all)},
+            "jets_selected": {"raw": len(flat_jets), "weighted": float(len(flat_jets))},
+        }
+        if o.store_columns:
+            n_per_event = ak.to_numpy(ak.num(jets.pt))
+            constituents_per_jet = self.constituents(sel, jets, track_name)
+            track_feats, track_mask = padded(flat_tracks, TRACK_FEATURES, o.max_tracks)
+            cons_feats, cons_mask = padded(constituents_per_jet, CONSTITUENT_FEATURES,
+                                           o.max_constituents)
+            out["columns"]["chunks"].append({
+                "dataset": dataset,
+                "file": filename,
+                "entry_start": entry_start,
+                "role": events.metadata.get("role"),
+                "entry": np.repeat(entries, n_per_event),
+                "jet_index": ak.to_numpy(flat_jets.index).astype(np.int32),
+                "jet_features": np.stack([ak.to_numpy(flat_jets[f]) for f in JET_FEATURES],
+                                         axis=1).astype(np.float32),
+                "ghost_track_vars": matrix,
+                "track_features": track_feats,
+                "track_mask": track_mask,
+                "constituent_features": cons_feats,
+                "constituent_mask": cons_mask,
+                "labels": labels.astype(np.int32),
+                "targets": targets.astype(np.float64),
+            })
+        out["metadata"] = {"events_read": len(events), "chunks": 1,
+                           "entries_by_file": {filename: len(events)},
+                           "track_collections": {track_name}}  # role: set once by the runner
+        return {dataset: out}
+
+    def constituents(self, events: Any, jets: ak.Array, track_name: str) -> ak.Array:
+        """Per-jet constituents ``[jet][object]``: particle-flow-like objects within ``r_assoc``
+        of the jet axis, pT-ordered (Delphes's constituent references are not read)."""
+        cands = constituent_candidates(events, track_name)
+        pairs = ak.cartesian({"jet": jets, "c": cands}, axis=1, nested=True)
+        dr = delta_r(pairs.c.eta, pairs.c.phi, pairs.jet.eta, pairs.jet.phi)
+        inside = pairs.c[dr < self.options.r_assoc]
+        inside = inside[ak.argsort(inside.pt, axis=-1, ascending=False, stable=True)]
+        return ak.flatten(inside[:, :, : self.options.max_constituents], axis=1)
+
+    def postprocess(self, accumulator: Any) -> Any:
+        return accumulator
+
+
+def constituent_candidates_for_ghosts(events: Any, options: TrackObservablesOptions) -> ak.Array:
+    """Objects clustered with the ghosts: the particle-flow-like candidates of the event."""
+    return constituent_candidates(events, choose_track_collection(events, options.track_collection))
