@@ -4,7 +4,7 @@ Each step writes into its own folder ``<workdir>/<step>/`` with a ``step.json`` 
 step's configuration digest; a re-run whose configuration (and inputs) did not change reuses the
 folder instead of redoing the work. ``fresh=True`` ignores the cache.
 
-Steps of the 4-lepton study:
+Steps of the 4-lepton study (:func:`run_fourlep_study`):
 
 1. ``gen-ggh4l``, ``gen-zz4l``: Pythia 8 gg → H → ZZ* → 4ℓ and q q̄ → ZZ → 4ℓ written as ATLAS
    Open Data ``mini`` trees (``hzx generate``);
@@ -13,6 +13,11 @@ Steps of the 4-lepton study:
    from the expectation at 10 fb⁻¹;
 3. ``fourlep-plots``: the stacked m4ℓ figures;
 4. ``fit``: s_s, s_b scans, 2-D fit, goodness of fit and coverage (``hzx fit``).
+
+Steps of the H → Z a study (:func:`run_hza_study`): ``gen-hza-<m_a>`` and ``gen-zjets`` (Pythia 8
+and the CMS-like fast simulation, Delphes layout), ``hza2018``, ``truth`` and ``tracks``
+processors on the Dask cluster, their plots, ``h5`` (jet_data.h5), and ``nn`` (mass regression,
+regressed mass added to the HDF5, classifier trained on it).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import dataclasses
 import functools
 import json
 import operator
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -53,6 +59,12 @@ class DemoConfig:
         Generated events of the two 4-lepton samples.
     toys : int
         Toys of the goodness-of-fit and coverage studies.
+    hza_masses_gev : tuple of float
+        m_a points of the H → Z a samples, GeV.
+    hza_events, zjets_events : int
+        Generated events per m_a point and of the Z+jets background.
+    nn_epochs : int
+        Epochs of the mass regression and the classifier (early stopping may end them sooner).
     """
 
     workdir: str = "hzx-demo"
@@ -60,10 +72,14 @@ class DemoConfig:
     seed: int = 2026
     workers: int = 2
     data: str | None = None
-    ggh4l_events: int = 2000
-    zz4l_events: int = 3000
+    ggh4l_events: int = 1500
+    zz4l_events: int = 2000
     toys: int = 20000
     lumi_fb: float = 10.0
+    hza_masses_gev: tuple[float, ...] = (1.0, 4.0)
+    hza_events: int = 400
+    zjets_events: int = 600
+    nn_epochs: int = 150
 
     def events(self, n: int) -> int:
         return max(1, round(n * self.events_scale))
@@ -95,7 +111,9 @@ class Pipeline:
                 self.steps[name] = record
                 self.echo(f"[{name}] cached ({folder})")
                 return record
-        folder.mkdir(parents=True, exist_ok=True)
+        if folder.exists():  # outputs of another configuration: start clean
+            shutil.rmtree(folder)
+        folder.mkdir(parents=True)
         self.echo(f"[{name}] running …")
         started = time.perf_counter()
         result = work(folder)
@@ -117,8 +135,6 @@ def _generate(process: str, events: int, seed: int, workers: int) -> Callable[[P
     def work(folder: Path) -> dict[str, Any]:
         from hzx.generation.jobs import generate
 
-        for old in folder.glob("*.root"):
-            old.unlink()
         manifest = generate(process, events=events, seed=seed, out=folder,
                             executor=ExecutorOptions(executor="dask", workers=workers,
                                                      progress=False))
@@ -196,6 +212,7 @@ def _plots(output_path: str) -> Callable[[Path], dict]:
 def _fit(output_path: str, toys: int, seed: int) -> Callable[[Path], dict]:
     def work(folder: Path) -> dict[str, Any]:
         from hzx.fitting import (
+            ScanConfig,
             StudyConfig,
             make_plots,
             model_from_output,
@@ -214,7 +231,13 @@ def _fit(output_path: str, toys: int, seed: int) -> Callable[[Path], dict]:
         full, _, _ = model_from_output(output)
         empty = np.flatnonzero(np.all([t.values == 0 for t in full.templates], axis=0))
         model, data, chosen = model_from_output(output, drop_empty=True)
-        config = StudyConfig(seed=seed, gof=dataclasses.replace(GofConfig(), n_toys=toys),
+        pseudo = any(output[d]["metadata"].get("pseudo_data") for d in chosen["data"])
+        # the notebook's ranges are centred on the real data's best fit; pseudo-data are drawn
+        # at s_s = s_b = 1, so the demo scans around 1
+        scans = ScanConfig(s_s_range=(0.1, 3.0), s_b_range=(0.6, 1.4), grid_s_s=(0.1, 3.0),
+                           grid_s_b=(0.6, 1.4)) if pseudo else ScanConfig()
+        config = StudyConfig(seed=seed, scans=scans,
+                             gof=dataclasses.replace(GofConfig(), n_toys=toys),
                              coverage=dataclasses.replace(CoverageConfig(), n_toys=toys))
         result = run_study(model, data, config)
         report = study_report(result, provenance=provenance("fit", input=output_path,
@@ -248,6 +271,130 @@ def run_fourlep_study(pipe: Pipeline) -> None:
     pipe.step("fourlep-plots", {"upstream": rec["digest"]}, _plots(output))
     pipe.step("fit", {"upstream": rec["digest"], "toys": c.events(c.toys), "seed": c.seed},
               _fit(output, c.events(c.toys), c.seed))
+
+
+# ---------------------------------------------------------------------------------------------
+# H → Z a study
+# ---------------------------------------------------------------------------------------------
+
+
+def _delphes_run(name: str, gen_dirs: list[str], workers: int, **options: Any
+                 ) -> Callable[[Path], dict]:
+    def work(folder: Path) -> dict[str, Any]:
+        from hzx.execution import RunOptions, run_processor
+        from hzx.generation.jobs import fileset_from_manifest
+        from hzx.io import save_output
+        from hzx.processors.registry import build
+
+        fileset: dict[str, Any] = {}
+        for directory in gen_dirs:
+            fileset.update(fileset_from_manifest(directory))
+        processor, spec, schema = build(name, [f"{k}={v}" for k, v in options.items()])
+        output = run_processor(
+            processor, fileset, treename=spec.treename, schema=schema,
+            executor=ExecutorOptions(executor="dask", workers=workers, progress=False),
+            run=RunOptions(chunksize=20_000))
+        path = save_output(output, folder / f"{name}.coffea")
+        result: dict[str, Any] = {"output": str(path)}
+        cutflows = {d: {k: v["raw"] for k, v in output[d]["cutflow"].items()}
+                    for d in fileset if "cutflow" in output[d]}
+        if cutflows:
+            result["cutflow"] = cutflows
+        return result
+    return work
+
+
+def _delphes_plots(kind: str, output_path: str) -> Callable[[Path], dict]:
+    def work(folder: Path) -> dict[str, Any]:
+        import importlib
+
+        from hzx.io import load_output
+
+        module = importlib.import_module(f"hzx.plotting.{kind}")
+        paths = module.plot_output(load_output(output_path), folder)
+        return {"figures": [str(p) for p in paths if Path(p).suffix == ".png"]}
+    return work
+
+
+def _h5(tracks_output: str) -> Callable[[Path], dict]:
+    def work(folder: Path) -> dict[str, Any]:
+        from hzx.nn.h5 import write_h5
+
+        path = folder / "jet_data.h5"
+        summary = write_h5([tracks_output], path)
+        return {"h5": str(path), "summary_json": json.loads(json.dumps(summary, default=str))}
+    return work
+
+
+def _nn(h5_path: str, epochs: int, seed: int) -> Callable[[Path], dict]:
+    def work(folder: Path) -> dict[str, Any]:
+        from hzx.nn.apply import apply_regression
+        from hzx.nn.classification import train_classifier
+        from hzx.nn.config import DataConfig, TrainConfig
+        from hzx.nn.regression import train_regression
+
+        # a few hundred signal jets: a small network without batch norm and with an MSE loss
+        # learns where the study's defaults (Huber, batch norm) settle on a constant
+        train = TrainConfig(epochs=epochs, batch_size=64, hidden_sizes=(64, 32), seed=seed,
+                            patience=25, batch_norm=False, loss="mse", num_threads=1,
+                            device="cpu")
+        reg = train_regression(DataConfig(input_h5=(h5_path,)), train, folder / "regression")
+        with_reg = folder / "jet_data_with_reg.h5"
+        apply_regression(reg.output_dir / "model.pt", h5_path, with_reg)
+        cls = train_classifier(DataConfig(input_h5=(str(with_reg),),
+                                          features_key="ghost_track_vars_with_reg"),
+                               train, folder / "classifier")
+        figures = sorted(str(p) for p in (folder / "regression").glob("*.png"))[:4]
+        figures += sorted(str(p) for p in (folder / "classifier").glob("*.png"))[:3]
+        rm, cm = reg.metrics, cls.metrics
+        summary = [f"regression: R² = {rm.get('r2', float('nan')):.3f}, resolution = "
+                   f"{rm.get('resolution', float('nan')):.3f} GeV on the test split",
+                   f"classifier: AUC = {cm.get('auc', float('nan')):.3f} (signal vs Z+jets jets)"]
+        return {"summary": summary, "figures": figures,
+                "regression_metrics": str(reg.output_dir / "metrics.json"),
+                "classifier_metrics": str(cls.output_dir / "metrics.json")}
+    return work
+
+
+def run_hza_study(pipe: Pipeline) -> None:
+    """H → Z a: generate m_a points and Z+jets, run HZa2018, truth and track observables,
+    write jet_data.h5, train the mass regression and the classifier."""
+    c = pipe.config
+    seeds = np.random.SeedSequence([c.seed, 36]).generate_state(len(c.hza_masses_gev) + 1)
+    gen_dirs, upstream = [], {}
+    jobs = [(f"gen-hza-{m:g}", "hza", {"ma": m}, c.hza_events) for m in c.hza_masses_gev]
+    jobs.append(("gen-zjets", "zjets", {}, c.zjets_events))
+    for (name, process, options, n), seed in zip(jobs, seeds, strict=True):
+        settings = {"process": process, "events": c.events(n), "seed": int(seed), **options}
+        rec = pipe.step(name, settings, _generate_delphes(process, c.events(n), int(seed),
+                                                          c.workers, options))
+        gen_dirs.append(str(Path(rec["result"]["manifest"]).parent))
+        upstream[name] = rec["digest"]
+    outputs = {}
+    for name in ("hza2018", "truth", "tracks"):
+        rec = pipe.step(name, {"upstream": upstream, "workers": c.workers},
+                        _delphes_run(name, gen_dirs, c.workers))
+        outputs[name] = rec
+    for kind in ("hza2018", "truth"):
+        pipe.step(f"{kind}-plots", {"upstream": outputs[kind]["digest"]},
+                  _delphes_plots(kind, outputs[kind]["result"]["output"]))
+    h5 = pipe.step("h5", {"upstream": outputs["tracks"]["digest"]},
+                   _h5(outputs["tracks"]["result"]["output"]))
+    pipe.step("nn", {"upstream": h5["digest"], "epochs": c.nn_epochs, "seed": c.seed},
+              _nn(h5["result"]["h5"], c.nn_epochs, c.seed))
+
+
+def _generate_delphes(process: str, events: int, seed: int, workers: int,
+                      options: dict[str, Any]) -> Callable[[Path], dict]:
+    def work(folder: Path) -> dict[str, Any]:
+        from hzx.generation.jobs import generate
+
+        manifest = generate(process, events=events, seed=seed, out=folder, block_size=100,
+                            executor=ExecutorOptions(executor="dask", workers=workers,
+                                                     progress=False), **options)
+        return {"manifest": manifest.path, "events": manifest.events,
+                "xsec_pb": manifest.xsec_pb, "sumw": manifest.sumw}
+    return work
 
 
 # ---------------------------------------------------------------------------------------------
@@ -303,11 +450,13 @@ def write_report(pipe: Pipeline) -> tuple[Path, Path]:
     return md_path, html_path
 
 
-def run_demo(config: DemoConfig | None = None, *, fresh: bool = False,
+def run_demo(config: DemoConfig | None = None, *, fresh: bool = False, hza: bool = True,
              echo: Callable = print) -> Pipeline:
     """The whole demo; returns the pipeline (steps and their results)."""
     pipe = Pipeline(config or DemoConfig(), fresh=fresh, echo=echo)
     run_fourlep_study(pipe)
+    if hza:
+        run_hza_study(pipe)
     md, page = write_report(pipe)
     echo(f"report: {page} (and {md.name})")
     return pipe

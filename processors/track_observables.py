@@ -6,9 +6,12 @@ Pure functions on awkward arrays. Conventions:
 - ``tracks``: per-jet track lists ``[jet][track]`` with ``pt`` (GeV), ``eta``, ``phi``, ``mass``
   (GeV), sorted by pT descending (as :func:`associate_by_delta_r` returns them).
 
-Everything is computed in float64. Undefined values are :data:`SENTINEL`. Pairs and triplets use
-``ak.combinations`` (the same lexicographic order as ``itertools.combinations``); the sequential
-two-axis kT clustering of ``tau2`` is a numba kernel over the flat track arrays.
+Everything is computed in float64. Undefined values are :data:`SENTINEL`. The work is done by
+numba kernels that loop over jets on flat arrays (per-jet offsets + the tracks' pt, eta, phi, mass):
+one pass per jet computes all seven observables, with the jet's pairwise ΔR matrix computed once
+and shared by the energy correlators (pairs, and triplets in the lexicographic order of
+``itertools.combinations``) and the exclusive-kT clustering of ``tau2``. The association
+(:func:`associate_by_delta_r`) is a numba kernel per event over jets × tracks.
 """
 
 from __future__ import annotations
@@ -53,19 +56,54 @@ def delta_r(eta1, phi1, eta2, phi2):
     return np.sqrt(deta * deta + dphi * dphi)
 
 
+def _flat_float64(array: ak.Array) -> np.ndarray:
+    return np.ascontiguousarray(ak.to_numpy(ak.flatten(array, axis=1)), dtype=np.float64)
+
+
+def _offsets(counts: np.ndarray) -> np.ndarray:
+    offsets = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    return offsets
+
+
+def associated_track_indices(jets: ak.Array, tracks: ak.Array, r_assoc: float = 0.4,
+                             max_tracks: int = 50) -> tuple[np.ndarray, np.ndarray]:
+    """Flat form of :func:`associate_by_delta_r`: (tracks per jet, indices into
+    ``ak.flatten(tracks, axis=1)``), jets in ``ak.flatten(jets, axis=1)`` order, each jet's
+    tracks in pT order. A numba kernel per event over jets × tracks."""
+    jet_counts = np.asarray(ak.to_numpy(ak.num(jets, axis=1)), dtype=np.int64)
+    trk_counts = np.asarray(ak.to_numpy(ak.num(tracks, axis=1)), dtype=np.int64)
+    if len(jet_counts) != len(trk_counts):
+        raise ValueError("associate_by_delta_r: jets and tracks have different numbers of events")
+    jet_offsets, trk_offsets = _offsets(jet_counts), _offsets(trk_counts)
+    counts = np.zeros(int(jet_offsets[-1]), dtype=np.int64)
+    # capacity: each jet takes at most min(tracks of its event, max_tracks)
+    capacity = int(np.sum(jet_counts * np.minimum(trk_counts, max_tracks)))
+    index = np.empty(capacity, dtype=np.int64)
+    if capacity:
+        written = _associate_kernel(jet_offsets, _flat_float64(jets.eta), _flat_float64(jets.phi),
+                                    trk_offsets, _flat_float64(tracks.pt),
+                                    _flat_float64(tracks.eta), _flat_float64(tracks.phi),
+                                    float(r_assoc), int(max_tracks), counts, index)
+        index = index[:written]
+    return counts, index
+
+
 def associate_by_delta_r(jets: ak.Array, tracks: ak.Array, r_assoc: float = 0.4,
                          max_tracks: int = 50) -> ak.Array:
     """Tracks of each jet: ΔR(track, jet) < ``r_assoc``, sorted by pT descending, first ``max_tracks``.
 
     ``jets`` and ``tracks`` are per-event jagged records (``[event][jet]``, ``[event][track]``)
     with ``pt, eta, phi``. Returns ``[event][jet][track]`` track records (a track may belong to
-    several jets). The sort is stable: tracks of equal pT keep their file order.
+    several jets). The sort is stable: tracks of equal pT keep their file order. The selection is
+    :func:`associated_track_indices` (numba); the records are then gathered by index.
     """
-    pairs = ak.cartesian({"jet": jets, "track": tracks}, axis=1, nested=True)
-    dr = delta_r(pairs.track.eta, pairs.track.phi, pairs.jet.eta, pairs.jet.phi)
-    inside = pairs.track[dr < r_assoc]
-    order = ak.argsort(inside.pt, axis=-1, ascending=False, stable=True)
-    return inside[order][:, :, :max_tracks]
+    counts, index = associated_track_indices(jets, tracks, r_assoc, max_tracks)
+    jet_offsets = _offsets(np.asarray(ak.to_numpy(ak.num(jets, axis=1)), dtype=np.int64))
+    selected = ak.flatten(tracks, axis=1)[index]
+    inner = ak.contents.ListOffsetArray(ak.index.Index64(_offsets(counts)), selected.layout)
+    outer = ak.contents.ListOffsetArray(ak.index.Index64(jet_offsets), inner)
+    return ak.Array(outer, behavior=tracks.behavior)
 
 
 @dataclasses.dataclass
@@ -138,61 +176,6 @@ class FlatTracks:
         return pair_offsets[jet] + li * (2 * n - li - 1) // 2 + (lj - li - 1)
 
 
-def energy_correlator(tracks: ak.Array | FlatTracks, k: int, beta: float) -> np.ndarray:
-    """Generalised energy correlator e_k^{(1,β)} of each jet's track set (k = 2 or 3).
-
-    Σ over k-subsets of (Π pT) · (min pairwise ΔR)^β, divided by (Σ pT)^k; 0 when n < k.
-    The pairs' ΔR^β are computed once and looked up for the triplets (x ↦ x^β is monotone, so
-    the minimum of the powers is the power of the minimum).
-    """
-    flat = tracks if isinstance(tracks, FlatTracks) else FlatTracks.from_awkward(tracks)
-    total = flat.per_jet_sum(flat.pt)
-    pair_jets, (a, b) = flat.combinations(2)
-    angle_beta = flat.pair_delta_r() ** beta
-    if k == 2:
-        jets = pair_jets
-        term = flat.pt[a] * flat.pt[b] * angle_beta
-    elif k == 3:
-        jets, (a, b, c) = flat.combinations(3)
-        smallest = np.minimum(np.minimum(angle_beta[flat.pair_index(a, b)],
-                                         angle_beta[flat.pair_index(a, c)]),
-                              angle_beta[flat.pair_index(b, c)])
-        term = flat.pt[a] * flat.pt[b] * flat.pt[c] * smallest
-    else:
-        raise ValueError(f"energy_correlator: k must be 2 or 3, got {k}")
-    numerator = flat.per_jet_sum(term, jets)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        value = numerator / total**k
-    return np.where(flat.counts < k, 0.0, value)
-
-
-def track_system_mass_squared(flat: FlatTracks) -> np.ndarray:
-    """Invariant mass² (GeV²) of each jet's tracks (p = pT(cos φ, sin φ, sinh η), E = √(p² + m²)).
-
-    Computed as Σ m_i² + 2 Σ_{i<j} (E_i E_j − p_i·p_j) with each pair term in a form free of
-    cancellation — m_T,i m_T,j·2 sinh²(Δy/2) + (m_i² pT_j² + m_j² pT_i² + m_i² m_j²) /
-    (m_T,i m_T,j + pT_i pT_j) + pT_i pT_j·2 sin²(Δφ/2), y the rapidity — so that it equals the
-    spec's E² − p² of the summed four-vector exactly in exact arithmetic, and does not turn into
-    rounding noise for (nearly) collinear massless tracks, where E² − p² cancels: there it is 0.
-    """
-    pt, m = flat.pt, flat.mass
-    mt = np.sqrt(pt * pt + m * m)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rapidity = np.where(m == 0, flat.eta, np.arcsinh(pt * np.sinh(flat.eta) / mt))
-    jets, (a, b) = flat.combinations(2)
-    half_dy = 0.5 * (rapidity[a] - rapidity[b])
-    half_dphi = 0.5 * (flat.phi[a] - flat.phi[b])
-    sinh_dy = np.sinh(half_dy)
-    sin_dphi = np.sin(half_dphi)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        mass_term = (m[a] ** 2 * pt[b] ** 2 + m[b] ** 2 * pt[a] ** 2 + m[a] ** 2 * m[b] ** 2) / (
-            mt[a] * mt[b] + pt[a] * pt[b])
-    mass_term = np.where(np.isfinite(mass_term), mass_term, 0.0)  # both tracks at pT = m = 0
-    pair = (2.0 * mt[a] * mt[b] * sinh_dy * sinh_dy + mass_term
-            + 2.0 * pt[a] * pt[b] * sin_dphi * sin_dphi)
-    return flat.per_jet_sum(m * m) + 2.0 * flat.per_jet_sum(pair, jets)
-
-
 def _wrap_phi(x: float) -> float:
     """Bring an angle into [−π, π] by whole turns (exact when already inside)."""
     while x > math.pi:
@@ -205,76 +188,505 @@ def _wrap_phi(x: float) -> float:
 _wrap_phi_nb = numba.njit(cache=True)(_wrap_phi)
 
 
+# ---------------------------------------------------------------------------------------------
+# numba kernels: per-jet loops over flat arrays (offsets + track fields), one pass per jet
+# ---------------------------------------------------------------------------------------------
+
 @numba.njit(cache=True)
-def _tau2_kernel(offsets, pt, eta, phi, r_sub, radius, out):  # pragma: no cover - numba
-    """2-subjettiness of each jet's tracks (flat arrays + offsets); see :func:`tau2`."""
-    for j in range(len(offsets) - 1):
-        start, stop = offsets[j], offsets[j + 1]
-        n = stop - start
-        if n < 2:
-            out[j] = SENTINEL
+def _dphi_nb(phi1, phi2):  # pragma: no cover - numba
+    """φ1 − φ2 as atan2(sin, cos): the spec's (and the reference's) formula, bit for bit."""
+    d = phi1 - phi2
+    return math.atan2(math.sin(d), math.cos(d))
+
+
+@numba.njit(cache=True)
+def _dr_nb(eta1, phi1, eta2, phi2):  # pragma: no cover - numba
+    deta = eta1 - eta2
+    dphi = _dphi_nb(phi1, phi2)
+    return math.sqrt(deta * deta + dphi * dphi)
+
+
+@numba.njit(cache=True)
+def _fast_dr(eta1, phi1, eta2, phi2):  # pragma: no cover - numba
+    """ΔR with Δφ = φ1 − φ2 taken as is when it lies in [−π, π] (atan2(sin, cos) returns it to
+    within an ulp or two there, and 0 exactly for 0), else the exact formula."""
+    deta = eta1 - eta2
+    d = phi1 - phi2
+    if d > math.pi or d < -math.pi:
+        d = math.atan2(math.sin(d), math.cos(d))
+    return math.sqrt(deta * deta + d * d)
+
+
+@numba.njit(cache=True)
+def _sinh_small(x):  # pragma: no cover - numba
+    """sinh x to ~1 ulp: Taylor series for |x| ≤ 0.5 (terms to x¹⁷), else math.sinh."""
+    if abs(x) > 0.5:
+        return math.sinh(x)
+    x2 = x * x
+    return x * (1.0 + x2 * (1 / 6) * (1.0 + x2 * (1 / 20) * (1.0 + x2 * (1 / 42) * (
+        1.0 + x2 * (1 / 72) * (1.0 + x2 * (1 / 110) * (1.0 + x2 * (1 / 156) * (
+            1.0 + x2 * (1 / 210) * (1.0 + x2 * (1 / 272)))))))))
+
+
+@numba.njit(cache=True)
+def _sin_small(x):  # pragma: no cover - numba
+    """sin x to ~1 ulp: Taylor series for |x| ≤ 0.5 (terms to x¹⁷), else math.sin."""
+    if abs(x) > 0.5:
+        return math.sin(x)
+    x2 = x * x
+    return x * (1.0 - x2 * (1 / 6) * (1.0 - x2 * (1 / 20) * (1.0 - x2 * (1 / 42) * (
+        1.0 - x2 * (1 / 72) * (1.0 - x2 * (1 / 110) * (1.0 - x2 * (1 / 156) * (
+            1.0 - x2 * (1 / 210) * (1.0 - x2 * (1 / 272)))))))))
+
+
+@numba.njit(cache=True)
+def _inside_cone(eta1, phi1, eta2, phi2, r):  # pragma: no cover - numba
+    """ΔR(1, 2) < r, decided exactly as :func:`_dr_nb` would, but without trigonometry unless
+    the distance is within a relative 1e-9 of r (the wrap by ±2π differs from atan2(sin, cos)
+    by ~1e-15 only, so far from the edge the cheap value decides the same way)."""
+    deta = eta1 - eta2
+    if abs(deta) > r * (1.0 + 1e-9):
+        return False
+    d = phi1 - phi2
+    if d > math.pi:
+        d -= 2.0 * math.pi
+    elif d < -math.pi:
+        d += 2.0 * math.pi
+    if abs(d) <= math.pi:
+        approx = math.sqrt(deta * deta + d * d)
+        if approx > r * (1.0 + 1e-9):
+            return False
+        if approx < r * (1.0 - 1e-9):
+            return True
+    return _dr_nb(eta1, phi1, eta2, phi2) < r
+
+
+@numba.njit(cache=True)
+def _associate_kernel(jet_offsets, jet_eta, jet_phi, trk_offsets, trk_pt, trk_eta, trk_phi,
+                      r_assoc, max_tracks, counts, index):  # pragma: no cover - numba
+    """Per event: order the tracks by pT (descending, stable) once, then give each jet the first
+    ``max_tracks`` of them inside ΔR < ``r_assoc``. Fills ``counts`` (per jet) and ``index``
+    (flat track indices, jet after jet); returns how many indices were written."""
+    pos = 0
+    for e in range(len(jet_offsets) - 1):
+        ts, te = trk_offsets[e], trk_offsets[e + 1]
+        if te == ts:
+            for j in range(jet_offsets[e], jet_offsets[e + 1]):
+                counts[j] = 0
             continue
-        opt = pt[start:stop].copy()
-        oeta = eta[start:stop].copy()
-        ophi = phi[start:stop].copy()
-        alive = np.ones(n, dtype=np.bool_)
-        remaining = n
-        while remaining > 2:
+        order = np.argsort(-trk_pt[ts:te], kind="mergesort")
+        for j in range(jet_offsets[e], jet_offsets[e + 1]):
+            c = 0
+            je, jp = jet_eta[j], jet_phi[j]
+            for o in order:
+                if c >= max_tracks:
+                    break
+                t = ts + o
+                if _inside_cone(trk_eta[t], trk_phi[t], je, jp, r_assoc):
+                    index[pos] = t
+                    pos += 1
+                    c += 1
+            counts[j] = c
+    return pos
+
+
+@numba.njit(cache=True)
+def _pair_delta_r(eta, phi, start, n, dr):  # pragma: no cover - numba
+    """dr[i, k] (i < k) = ΔR of tracks start+i, start+k (:func:`_fast_dr`), once per jet."""
+    for i in range(n):
+        ei, fi = eta[start + i], phi[start + i]
+        for k in range(i + 1, n):
+            dr[i, k] = _fast_dr(ei, fi, eta[start + k], phi[start + k])
+
+
+@numba.njit(cache=True)
+def _pair_angles(eta, phi, start, n, dr, ang07, ang03):  # pragma: no cover - numba
+    """ΔR matrix plus ΔR^0.7 and ΔR^0.3 of every pair: x^0.3 = exp(0.3 ln x), x^0.7 = x / x^0.3
+    (one log and one exp per pair instead of two pow; a few ulp)."""
+    for i in range(n):
+        ei, fi = eta[start + i], phi[start + i]
+        for k in range(i + 1, n):
+            d = _fast_dr(ei, fi, eta[start + k], phi[start + k])
+            dr[i, k] = d
+            if d > 0:
+                p03 = math.exp(0.3 * math.log(d))
+                ang03[i, k] = p03
+                ang07[i, k] = d / p03
+            else:
+                ang03[i, k] = d**0.3
+                ang07[i, k] = d**0.7
+
+
+@numba.njit(cache=True)
+def _mass2_jet(pt, eta, phi, mass, start, n, mt, rap):  # pragma: no cover - numba
+    """Invariant mass² of the tracks start:start+n in the cancellation-free pairwise form of
+    :func:`track_system_mass_squared`."""
+    m_sum = 0.0
+    for i in range(n):
+        t = start + i
+        m = mass[t]
+        mt[i] = math.sqrt(pt[t] * pt[t] + m * m)
+        rap[i] = eta[t] if m == 0 else math.asinh(pt[t] * math.sinh(eta[t]) / mt[i])
+        m_sum += m * m
+    pair_sum = 0.0
+    for i in range(n):
+        a = start + i
+        pa, ma = pt[a], mass[a]
+        for k in range(i + 1, n):
+            b = start + k
+            pb, mb = pt[b], mass[b]
+            sinh_dy = _sinh_small(0.5 * (rap[i] - rap[k]))
+            sin_dphi = _sin_small(0.5 * (phi[a] - phi[b]))
+            denominator = mt[i] * mt[k] + pa * pb
+            mass_term = 0.0
+            if denominator > 0:  # both tracks at pT = m = 0: the term is 0
+                mass_term = (ma * ma * (pb * pb) + mb * mb * (pa * pa) + ma * ma * (mb * mb)) \
+                    / denominator
+            pair_sum += (2.0 * mt[i] * mt[k] * sinh_dy * sinh_dy + mass_term
+                         + 2.0 * pa * pb * sin_dphi * sin_dphi)
+    return m_sum + 2.0 * pair_sum
+
+
+@numba.njit(cache=True)
+def _angle_powers(dr, n, beta, out):  # pragma: no cover - numba
+    for i in range(n):
+        for k in range(i + 1, n):
+            out[i, k] = dr[i, k] ** beta
+
+
+@numba.njit(cache=True, fastmath={"reassoc", "nsz"})
+def _e2_sum(pt, start, n, ang):  # pragma: no cover - numba
+    """Σ_{i<k} pT_i pT_k ang[i, k] (not normalised; terms ≥ 0, so the sum may be reassociated
+    — vectorised — at no cost in accuracy)."""
+    s = 0.0
+    for i in range(n):
+        pi = pt[start + i]
+        for k in range(i + 1, n):
+            s += pi * pt[start + k] * ang[i, k]
+    return s
+
+
+@numba.njit(cache=True, fastmath={"reassoc", "nsz"})
+def _e3_sum(pt, start, n, ang):  # pragma: no cover - numba
+    """Σ_{i<j<k} pT_i pT_j pT_k min(ang[i, j], ang[i, k], ang[j, k]) (not normalised); ang is
+    ΔR^β, and the minimum of the powers is the power of the minimum (x ↦ x^β is monotone)."""
+    s = 0.0
+    for i in range(n - 2):
+        pi = pt[start + i]
+        for j in range(i + 1, n - 1):
+            w = pi * pt[start + j]
+            aij = ang[i, j]
+            inner = 0.0
+            for k in range(j + 1, n):
+                m = aij
+                if ang[i, k] < m:
+                    m = ang[i, k]
+                if ang[j, k] < m:
+                    m = ang[j, k]
+                inner += pt[start + k] * m
+            s += w * inner
+    return s
+
+
+@numba.njit(cache=True)
+def _nn_row(i, n, alive, dij, nnd, nnk):  # pragma: no cover - numba
+    """Nearest alive partner k > i of object i: smallest dij[i, k], first k on ties."""
+    best = np.inf
+    best_k = -1
+    for k in range(i + 1, n):
+        if alive[k] and dij[i, k] < best:
+            best = dij[i, k]
+            best_k = k
+    nnd[i] = best
+    nnk[i] = best_k
+
+
+@numba.njit(cache=True)
+def _tau2_jet(pt, eta, phi, start, n, dr, r_sub, radius, opt, oeta, ophi, alive, dij, nnd,
+              nnk):  # pragma: no cover - numba
+    """τ₂ of the tracks start:start+n (ΔR matrix ``dr`` of the jet given); see :func:`tau2`.
+
+    Exclusive kT with cached pair distances d_ij and, per object i, its nearest partner k > i:
+    each step scans the objects once (O(n)) and updates only the distances of the merged object.
+    The winner is the first smallest distance in the order of the spec's reference loop (i
+    ascending, d_iB before the d_ij of the same i, j ascending), exactly as a full scan.
+    """
+    if n < 2:
+        return SENTINEL
+    for i in range(n):
+        opt[i] = pt[start + i]
+        oeta[i] = eta[start + i]
+        ophi[i] = phi[start + i]
+        alive[i] = True
+    for i in range(n):
+        for k in range(i + 1, n):
+            soft = min(opt[i], opt[k])
+            ratio = dr[i, k] / r_sub
+            dij[i, k] = soft * soft * (ratio * ratio)
+    for i in range(n):
+        _nn_row(i, n, alive, dij, nnd, nnk)
+    remaining = n
+    while remaining > 2:
+        best = np.inf
+        second = np.inf
+        bi = -1
+        bj = -1
+        for i in range(n):
+            if not alive[i]:
+                continue
+            d_ib = opt[i] * opt[i]
+            if d_ib < best:
+                second = best
+                best = d_ib
+                bi = i
+                bj = -1
+            elif d_ib < second:
+                second = d_ib
+            if nnd[i] < best:
+                second = best
+                best = nnd[i]
+                bi = i
+                bj = nnk[i]
+            elif nnd[i] < second:
+                second = nnd[i]
+        if bi < 0:  # only NaN distances left
+            break
+        for k in range(bi + 1, n):  # the runner-up may share the winner's row
+            if alive[k] and k != bj and dij[bi, k] < second:
+                second = dij[bi, k]
+        if second <= best * (1.0 + 1e-10):
+            # Near tie: the cached d_ij use the cheap Δφ (an ulp or two from atan2(sin, cos)), so
+            # decide this step on the exact distances, in the reference loop's order.
             best = np.inf
-            best_i = -1
-            best_j = -1
-            # Ties: the first smallest distance met in this order wins (i ascending, d_iB before
-            # the d_ij of the same i, j ascending) — the reference implementation's order.
+            bi = -1
+            bj = -1
             for i in range(n):
                 if not alive[i]:
                     continue
                 d_ib = opt[i] * opt[i]
                 if d_ib < best:
                     best = d_ib
-                    best_i = i
-                    best_j = -1
+                    bi = i
+                    bj = -1
                 for k in range(i + 1, n):
                     if not alive[k]:
                         continue
-                    d = ophi[i] - ophi[k]
-                    dphi = math.atan2(math.sin(d), math.cos(d))
-                    deta = oeta[i] - oeta[k]
-                    dr = math.sqrt(deta * deta + dphi * dphi)
                     soft = min(opt[i], opt[k])
-                    ratio = dr / r_sub
-                    d_ij = soft * soft * (ratio * ratio)
-                    if d_ij < best:
-                        best = d_ij
-                        best_i = i
-                        best_j = k
-            if best_j < 0:
-                alive[best_i] = False
-            else:
-                pt_sum = opt[best_i] + opt[best_j]
-                eta_new = (opt[best_i] * oeta[best_i] + opt[best_j] * oeta[best_j]) / pt_sum
-                dphi_ij = _wrap_phi_nb(ophi[best_j] - ophi[best_i])
-                phi_new = _wrap_phi_nb(ophi[best_i] + dphi_ij * opt[best_j] / pt_sum)
-                opt[best_i] = pt_sum
-                oeta[best_i] = eta_new
-                ophi[best_i] = phi_new
-                alive[best_j] = False
-            remaining -= 1
-        axes = np.nonzero(alive)[0]
-        a1, a2 = axes[0], axes[1]
-        numerator = 0.0
+                    ratio = _dr_nb(oeta[i], ophi[i], oeta[k], ophi[k]) / r_sub
+                    d_ik = soft * soft * (ratio * ratio)
+                    if d_ik < best:
+                        best = d_ik
+                        bi = i
+                        bj = k
+        if bj < 0:
+            alive[bi] = False
+            for i in range(bi):
+                if alive[i] and nnk[i] == bi:
+                    _nn_row(i, n, alive, dij, nnd, nnk)
+        else:
+            pt_sum = opt[bi] + opt[bj]
+            eta_new = (opt[bi] * oeta[bi] + opt[bj] * oeta[bj]) / pt_sum
+            dphi_ij = _wrap_phi_nb(ophi[bj] - ophi[bi])
+            phi_new = _wrap_phi_nb(ophi[bi] + dphi_ij * opt[bj] / pt_sum)
+            opt[bi] = pt_sum
+            oeta[bi] = eta_new
+            ophi[bi] = phi_new
+            alive[bj] = False
+            for x in range(n):
+                if not alive[x] or x == bi:
+                    continue
+                lo, hi = (x, bi) if x < bi else (bi, x)
+                d = _fast_dr(oeta[lo], ophi[lo], oeta[hi], ophi[hi])
+                soft = min(opt[lo], opt[hi])
+                ratio = d / r_sub
+                dij[lo, hi] = soft * soft * (ratio * ratio)
+            _nn_row(bi, n, alive, dij, nnd, nnk)
+            for i in range(bi):
+                if not alive[i]:
+                    continue
+                if nnk[i] == bi or nnk[i] == bj:
+                    _nn_row(i, n, alive, dij, nnd, nnk)
+                else:
+                    v = dij[i, bi]
+                    if v < nnd[i] or (v == nnd[i] and bi < nnk[i]):
+                        nnd[i] = v
+                        nnk[i] = bi
+            for i in range(bi + 1, bj):
+                if alive[i] and nnk[i] == bj:
+                    _nn_row(i, n, alive, dij, nnd, nnk)
+        remaining -= 1
+    a1 = -1
+    a2 = -1
+    for i in range(n):
+        if alive[i]:
+            if a1 < 0:
+                a1 = i
+            elif a2 < 0:
+                a2 = i
+    numerator = 0.0
+    total = 0.0
+    for t in range(start, start + n):
+        dr1 = _fast_dr(eta[t], phi[t], oeta[a1], ophi[a1])
+        dr2 = _fast_dr(eta[t], phi[t], oeta[a2], ophi[a2])
+        numerator += pt[t] * min(dr1, dr2)
+        total += pt[t]
+    return numerator / (total * radius) if total > 0 else SENTINEL
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _observables_jet(jet_eta, jet_phi, j, offsets, pt, eta, phi, mass, radius, r_sub, out, dr,
+                     ang07, ang03, dij, mt, rap, opt, oeta, ophi, nnd, nnk,
+                     alive):  # pragma: no cover - numba
+    start = offsets[j]
+    n = offsets[j + 1] - start
+    out[j, 0] = n
+    if n == 0:
+        for c in range(1, 7):
+            out[j, c] = SENTINEL
+        return
+    je, jp = jet_eta[j], jet_phi[j]
+    total = 0.0
+    numerator = 0.0
+    for t in range(start, start + n):
+        total += pt[t]
+        a = math.pi * _fast_dr(eta[t], phi[t], je, jp) / (2.0 * radius)
+        if a < 1e-4:  # where cos a leaves 1: decide 1 − cos a > 0 on the exact ΔR
+            a = math.pi * _dr_nb(eta[t], phi[t], je, jp) / (2.0 * radius)
+        cos_a = math.cos(a)
+        if 1.0 - cos_a > 0:  # pT sin²a / (1 − cos a) = pT (1 + cos a), stable near a = 0
+            numerator += pt[t] * (1.0 + cos_a)
+    out[j, 1] = _dr_nb(je, jp, eta[start], phi[start])
+    out[j, 2] = pt[start] / total if total > 0 else SENTINEL
+    m2 = _mass2_jet(pt, eta, phi, mass, start, n, mt, rap)
+    m_sys = math.sqrt(m2) if m2 > 0 else 0.0
+    out[j, 3] = numerator / m_sys if (total > 0 and m_sys > 0) else SENTINEL
+
+    _pair_angles(eta, phi, start, n, dr, ang07, ang03)
+    if n >= 2:
+        e2_07 = _e2_sum(pt, start, n, ang07) / total**2
+        e2_03 = _e2_sum(pt, start, n, ang03) / total**2
+        e3_03 = _e3_sum(pt, start, n, ang03) / total**3 if n >= 3 else 0.0
+    else:
+        e2_07 = e2_03 = e3_03 = 0.0
+    out[j, 4] = e2_07 if e2_07 > 0 else SENTINEL
+    out[j, 5] = e3_03 / e2_03 if e2_03 > 0 else SENTINEL
+    out[j, 6] = _tau2_jet(pt, eta, phi, start, n, dr, r_sub, radius, opt, oeta, ophi, alive,
+                          dij, nnd, nnk)
+
+
+@numba.njit(cache=True, error_model="numpy", parallel=True)
+def _observables_kernel(jet_eta, jet_phi, offsets, pt, eta, phi, mass, radius, r_sub,
+                        out, n_blocks):  # pragma: no cover - numba
+    """All seven observables of each jet in one pass (``out``: (N, 7), OBSERVABLE_NAMES order);
+    the jets are split into ``n_blocks`` contiguous blocks run in parallel, each with its own
+    workspace (every jet's result is independent of the blocking)."""
+    n_jets = len(offsets) - 1
+    max_n = 2
+    for j in range(n_jets):
+        max_n = max(max_n, offsets[j + 1] - offsets[j])
+    for b in numba.prange(n_blocks):
+        dr = np.zeros((max_n, max_n))
+        ang07 = np.zeros((max_n, max_n))
+        ang03 = np.zeros((max_n, max_n))
+        dij = np.zeros((max_n, max_n))
+        mt = np.empty(max_n)
+        rap = np.empty(max_n)
+        opt = np.empty(max_n)
+        oeta = np.empty(max_n)
+        ophi = np.empty(max_n)
+        nnd = np.empty(max_n)
+        nnk = np.empty(max_n, dtype=np.int64)
+        alive = np.empty(max_n, dtype=np.bool_)
+        for j in range(b * n_jets // n_blocks, (b + 1) * n_jets // n_blocks):
+            _observables_jet(jet_eta, jet_phi, j, offsets, pt, eta, phi, mass, radius, r_sub,
+                             out, dr, ang07, ang03, dij, mt, rap, opt, oeta, ophi, nnd, nnk,
+                             alive)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _ecf_kernel(offsets, pt, eta, phi, k, beta, out):  # pragma: no cover - numba
+    max_n = 2
+    for j in range(len(offsets) - 1):
+        max_n = max(max_n, offsets[j + 1] - offsets[j])
+    dr = np.zeros((max_n, max_n))
+    ang = np.zeros((max_n, max_n))
+    for j in range(len(offsets) - 1):
+        start = offsets[j]
+        n = offsets[j + 1] - start
+        if n < k:
+            out[j] = 0.0
+            continue
         total = 0.0
-        for t in range(start, stop):
-            d1 = phi[t] - ophi[a1]
-            dphi1 = math.atan2(math.sin(d1), math.cos(d1))
-            deta1 = eta[t] - oeta[a1]
-            dr1 = math.sqrt(deta1 * deta1 + dphi1 * dphi1)
-            d2 = phi[t] - ophi[a2]
-            dphi2 = math.atan2(math.sin(d2), math.cos(d2))
-            deta2 = eta[t] - oeta[a2]
-            dr2 = math.sqrt(deta2 * deta2 + dphi2 * dphi2)
-            numerator += pt[t] * min(dr1, dr2)
+        for t in range(start, start + n):
             total += pt[t]
-        out[j] = numerator / (total * radius) if total > 0 else SENTINEL
+        _pair_delta_r(eta, phi, start, n, dr)
+        _angle_powers(dr, n, beta, ang)
+        if k == 2:
+            out[j] = _e2_sum(pt, start, n, ang) / total**2
+        else:
+            out[j] = _e3_sum(pt, start, n, ang) / total**3
+
+
+@numba.njit(cache=True)
+def _mass2_kernel(offsets, pt, eta, phi, mass, out):  # pragma: no cover - numba
+    max_n = 1
+    for j in range(len(offsets) - 1):
+        max_n = max(max_n, offsets[j + 1] - offsets[j])
+    mt = np.empty(max_n)
+    rap = np.empty(max_n)
+    for j in range(len(offsets) - 1):
+        out[j] = _mass2_jet(pt, eta, phi, mass, offsets[j], offsets[j + 1] - offsets[j], mt, rap)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _tau2_kernel(offsets, pt, eta, phi, r_sub, radius, out):  # pragma: no cover - numba
+    """2-subjettiness of each jet's tracks (flat arrays + offsets); see :func:`tau2`."""
+    max_n = 2
+    for j in range(len(offsets) - 1):
+        max_n = max(max_n, offsets[j + 1] - offsets[j])
+    dr = np.zeros((max_n, max_n))
+    dij = np.zeros((max_n, max_n))
+    opt = np.empty(max_n)
+    oeta = np.empty(max_n)
+    ophi = np.empty(max_n)
+    nnd = np.empty(max_n)
+    nnk = np.empty(max_n, dtype=np.int64)
+    alive = np.empty(max_n, dtype=np.bool_)
+    for j in range(len(offsets) - 1):
+        start = offsets[j]
+        n = offsets[j + 1] - start
+        _pair_delta_r(eta, phi, start, n, dr)
+        out[j] = _tau2_jet(pt, eta, phi, start, n, dr, r_sub, radius, opt, oeta, ophi, alive,
+                           dij, nnd, nnk)
+
+
+def energy_correlator(tracks: ak.Array | FlatTracks, k: int, beta: float) -> np.ndarray:
+    """Generalised energy correlator e_k^{(1,β)} of each jet's track set (k = 2 or 3).
+
+    Σ over k-subsets of (Π pT) · (min pairwise ΔR)^β, divided by (Σ pT)^k; 0 when n < k.
+    The pairs' ΔR^β are computed once per jet and looked up for the triplets (x ↦ x^β is
+    monotone, so the minimum of the powers is the power of the minimum).
+    """
+    if k not in (2, 3):
+        raise ValueError(f"energy_correlator: k must be 2 or 3, got {k}")
+    flat = tracks if isinstance(tracks, FlatTracks) else FlatTracks.from_awkward(tracks)
+    out = np.empty(flat.n_jets, dtype=np.float64)
+    _ecf_kernel(flat.offsets, flat.pt, flat.eta, flat.phi, int(k), float(beta), out)
+    return out
+
+
+def track_system_mass_squared(flat: FlatTracks) -> np.ndarray:
+    """Invariant mass² (GeV²) of each jet's tracks (p = pT(cos φ, sin φ, sinh η), E = √(p² + m²)).
+
+    Computed as Σ m_i² + 2 Σ_{i<j} (E_i E_j − p_i·p_j) with each pair term in a form free of
+    cancellation — m_T,i m_T,j·2 sinh²(Δy/2) + (m_i² pT_j² + m_j² pT_i² + m_i² m_j²) /
+    (m_T,i m_T,j + pT_i pT_j) + pT_i pT_j·2 sin²(Δφ/2), y the rapidity — so that it equals the
+    spec's E² − p² of the summed four-vector exactly in exact arithmetic, and does not turn into
+    rounding noise for (nearly) collinear massless tracks, where E² − p² cancels: there it is 0.
+    """
+    out = np.empty(flat.n_jets, dtype=np.float64)
+    _mass2_kernel(flat.offsets, flat.pt, flat.eta, flat.phi, flat.mass, out)
+    return out
 
 
 def tau2(tracks: ak.Array | FlatTracks, r_sub: float = SUBJET_RADIUS,
@@ -287,6 +699,21 @@ def tau2(tracks: ak.Array | FlatTracks, r_sub: float = SUBJET_RADIUS,
     flat = tracks if isinstance(tracks, FlatTracks) else FlatTracks.from_awkward(tracks)
     out = np.empty(flat.n_jets, dtype=np.float64)
     _tau2_kernel(flat.offsets, flat.pt, flat.eta, flat.phi, float(r_sub), float(radius), out)
+    return out
+
+
+def flat_track_observables(jet_eta: np.ndarray, jet_phi: np.ndarray, flat: FlatTracks,
+                           radius: float = JET_RADIUS) -> np.ndarray:
+    """The seven observables of every jet as an (N, 7) float64 matrix (:data:`OBSERVABLE_NAMES`
+    order) from flat track arrays: one numba pass per jet (see :func:`jet_track_observables`)."""
+    jet_eta = np.ascontiguousarray(jet_eta, dtype=np.float64)
+    jet_phi = np.ascontiguousarray(jet_phi, dtype=np.float64)
+    if len(jet_eta) != flat.n_jets or len(jet_phi) != flat.n_jets:
+        raise ValueError("flat_track_observables: one (eta, phi) per jet of the tracks expected")
+    out = np.empty((flat.n_jets, len(OBSERVABLE_NAMES)), dtype=np.float64)
+    n_blocks = max(1, min(numba.get_num_threads(), flat.n_jets // 256))
+    _observables_kernel(jet_eta, jet_phi, flat.offsets, flat.pt, flat.eta, flat.phi, flat.mass,
+                        float(radius), float(SUBJET_RADIUS), out, n_blocks)
     return out
 
 
@@ -307,54 +734,12 @@ def jet_track_observables(jet_eta, jet_phi, tracks: ak.Array,
     Two quantities use algebraically identical but numerically stable forms of the spec's
     formulas: the track system's mass (:func:`track_system_mass_squared`) and the angularity
     term pT·sin²a/(1 − cos a) = pT·(1 + cos a) (for 1 − cos a > 0, else skipped, as specified).
+    The literal forms lose every digit for collinear tracks and tracks close to the jet axis.
     """
     jet_eta = np.asarray(ak.to_numpy(jet_eta), dtype=np.float64)
     jet_phi = np.asarray(ak.to_numpy(jet_phi), dtype=np.float64)
-    flat = FlatTracks.from_awkward(tracks)
-    n = flat.counts
-    has_tracks = n > 0
-    total_pt = flat.per_jet_sum(flat.pt)
-
-    # Leading track (the list is pT-ordered): distance to the jet axis and pT share.
-    first = np.minimum(flat.offsets[:-1], max(len(flat.pt) - 1, 0))
-    if len(flat.pt):
-        lead_pt, lead_eta, lead_phi = flat.pt[first], flat.eta[first], flat.phi[first]
-    else:
-        lead_pt = lead_eta = lead_phi = np.zeros(flat.n_jets)
-    dr_lead = np.where(has_tracks, delta_r(jet_eta, jet_phi, lead_eta, lead_phi), SENTINEL)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(has_tracks & (total_pt > 0), lead_pt / total_pt, SENTINEL)
-
-    # Angularity: Σ pT sin²a / (1 − cos a) over tracks, divided by the track system's mass.
-    a = math.pi * delta_r(flat.eta, flat.phi, jet_eta[flat.jet], jet_phi[flat.jet]) / (2.0 * radius)
-    cos_a = np.cos(a)
-    terms = np.where(1.0 - cos_a > 0, flat.pt * (1.0 + cos_a), 0.0)
-    m2 = track_system_mass_squared(flat)
-    m_sys = np.sqrt(np.where(m2 > 0, m2, 0.0))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        angularity = np.where(has_tracks & (total_pt > 0) & (m_sys > 0),
-                              flat.per_jet_sum(terms) / m_sys, SENTINEL)
-
-    e2_07 = energy_correlator(flat, 2, 0.7)
-    e2_03 = energy_correlator(flat, 2, 0.3)
-    e3_03 = energy_correlator(flat, 3, 0.3)
-    u1 = np.where(e2_07 > 0, e2_07, SENTINEL)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        m2_03 = np.where(e2_03 > 0, e3_03 / e2_03, SENTINEL)
-
-    values = {
-        "nTracks": n.astype(np.float64),
-        "deltaRLeadTrack": dr_lead,
-        "leadTrackPtRatio": ratio,
-        "angularity_2": angularity,
-        "U1_0p7": u1,
-        "M2_0p3": m2_03,
-        "tau2": tau2(flat, SUBJET_RADIUS, radius),
-    }
-    # n = 0: every observable but nTracks is undefined (ECFs are 0 there, so force the sentinel).
-    for name in OBSERVABLE_NAMES[1:]:
-        values[name] = np.where(has_tracks, values[name], SENTINEL)
-    return values
+    matrix = flat_track_observables(jet_eta, jet_phi, FlatTracks.from_awkward(tracks), radius)
+    return {name: matrix[:, k] for k, name in enumerate(OBSERVABLE_NAMES)}
 
 
 def observables_matrix(values: dict[str, np.ndarray]) -> np.ndarray:

@@ -20,7 +20,8 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("demo")
-    config = DemoConfig(workdir=str(workdir), events_scale=0.08, toys=12_500, seed=11)
+    config = DemoConfig(workdir=str(workdir), events_scale=0.1, toys=10_000, seed=11,
+                        nn_epochs=40)
     lines: list[str] = []
     pipe = run_demo(config, echo=lines.append)
     return config, pipe, lines
@@ -29,9 +30,11 @@ def demo(tmp_path_factory):
 @pytest.mark.slow
 def test_demo_runs_every_step(demo):
     _, pipe, _ = demo
-    assert list(pipe.steps) == ["gen-ggh4l", "gen-zz4l", "fourlep", "fourlep-plots", "fit"]
-    assert pipe.steps["gen-ggh4l"]["result"]["events"] == 160
-    assert pipe.steps["gen-zz4l"]["result"]["events"] == 240
+    assert list(pipe.steps) == ["gen-ggh4l", "gen-zz4l", "fourlep", "fourlep-plots", "fit",
+                                "gen-hza-1", "gen-hza-4", "gen-zjets", "hza2018", "truth",
+                                "tracks", "hza2018-plots", "truth-plots", "h5", "nn"]
+    assert pipe.steps["gen-ggh4l"]["result"]["events"] == 200
+    assert pipe.steps["gen-zz4l"]["result"]["events"] == 300
     sums = pipe.steps["fourlep"]["result"]["events_in_window"]
     assert sums["pseudo_data"] == int(sums["pseudo_data"]) > 0  # integer pseudo-data counts
     report = json.loads(open(pipe.steps["fit"]["result"]["report"]).read())
@@ -40,9 +43,16 @@ def test_demo_runs_every_step(demo):
     assert 0.2 < report["fit2d"]["s_s"] < 5 and 0.2 < report["fit2d"]["s_b"] < 5
     for name in ("m4l_stack.png", "m4l_channels.png"):
         assert (pipe.root / "fourlep-plots" / name).stat().st_size > 10_000
-    assert (pipe.root / "report.md").read_text().count("![") == len(
-        pipe.steps["fourlep-plots"]["result"]["figures"]) + len(
-        pipe.steps["fit"]["result"]["figures"])
+    figures = sum(len(rec["result"].get("figures", [])) for rec in pipe.steps.values())
+    assert (pipe.root / "report.md").read_text().count("![") == figures > 30
+    # the H → Z a chain: SR events, a training file, trained networks with metrics
+    flow = pipe.steps["hza2018"]["result"]["cutflow"]
+    assert all(f["Inclusive"] >= f["SR"] for f in flow.values())
+    nn = pipe.steps["nn"]["result"]
+    reg = json.loads(open(nn["regression_metrics"]).read())
+    cls = json.loads(open(nn["classifier_metrics"]).read())
+    assert reg["device"] == cls["device"] == "cpu"
+    assert "r2" in reg and 0.0 <= cls["auc"] <= 1.0
 
 
 @pytest.mark.slow
@@ -51,9 +61,9 @@ def test_second_run_is_served_from_the_cache(demo):
     lines: list[str] = []
     again = run_demo(config, echo=lines.append)
     assert all(rec["cached"] for rec in again.steps.values())
-    assert sum("cached" in line for line in lines) == 5
+    assert sum("cached" in line for line in lines) == len(first.steps)
     # a changed setting reruns the steps that depend on it, and only those
-    changed = run_demo(DemoConfig(**{**config.__dict__, "toys": 10_000}), echo=lines.append)
+    changed = run_demo(DemoConfig(**{**config.__dict__, "toys": 12_000}), echo=lines.append)
     assert [n for n, r in changed.steps.items() if not r["cached"]] == ["fit"]
     assert first.steps["fourlep"]["digest"] == changed.steps["fourlep"]["digest"]
 
