@@ -37,7 +37,8 @@ def test_run_writes_output_with_provenance(fourlep_output, fourlep_reference):
     assert prov["processor_options"]["apply_etcone20_isolation"] is False
     assert prov["executor"] == {"executor": "futures", "workers": 2, "threads_per_worker": 1,
                                 "scheduler": None, "memory_limit": "auto", "retries": 3,
-                                "progress": False, "dashboard": False}
+                                "progress": False, "dashboard": False,
+                                "cluster_config": None, "cluster_overrides": []}
     assert prov["run_options"]["chunksize"] == 40
     assert len(prov["fileset_digest"]) == 64
     assert prov["fileset_path"].endswith("fileset.json")

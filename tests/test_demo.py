@@ -33,8 +33,8 @@ def test_demo_runs_every_step(demo):
     assert list(pipe.steps) == ["gen-ggh4l", "gen-zz4l", "fourlep", "fourlep-plots", "fit",
                                 "gen-hza-1", "gen-hza-4", "gen-zjets", "hza2018", "truth",
                                 "tracks", "hza2018-plots", "truth-plots", "h5", "nn"]
-    assert pipe.steps["gen-ggh4l"]["result"]["events"] == 200
-    assert pipe.steps["gen-zz4l"]["result"]["events"] == 300
+    assert pipe.steps["gen-ggh4l"]["result"]["events"] == 150  # 10 % of the defaults
+    assert pipe.steps["gen-zz4l"]["result"]["events"] == 200
     sums = pipe.steps["fourlep"]["result"]["events_in_window"]
     assert sums["pseudo_data"] == int(sums["pseudo_data"]) > 0  # integer pseudo-data counts
     report = json.loads(open(pipe.steps["fit"]["result"]["report"]).read())
