@@ -175,8 +175,11 @@ def make_config(process: str, **options: Any) -> GenerationConfig:
 
 
 def generate(process: str, *, events: int = 100, seed: int = 1, out: str | Path = "generated",
-             executor: ExecutorOptions | None = None, **options: Any) -> Manifest:
+             executor: ExecutorOptions | None = None, client: Any = None,
+             **options: Any) -> Manifest:
     """Generate ``events`` events of ``process`` into ``out`` and return the manifest.
+
+    ``client``: an open Dask client to run the blocks on (for the ``dask`` executor).
 
     ``options`` are :class:`GenerationConfig` fields (``ma``, ``lhe``, ``mpi``, ``jet_radius``,
     ``block_size`` …). Everything is validated before any work starts.
@@ -219,7 +222,7 @@ def generate(process: str, *, events: int = 100, seed: int = 1, out: str | Path 
                                str(path.with_suffix(".hepmc")) if config.hepmc else None))
     started = time.perf_counter()
     blocks = map_tasks(run_block, tasks, executor, desc=f"generate {tag}",
-                       labels=[f"{tag} block {i}" for i in range(n_blocks)])
+                       labels=[f"{tag} block {i}" for i in range(n_blocks)], client=client)
     wall = time.perf_counter() - started
 
     sigma_mb, sigma_err_mb = _combine_sigma(blocks)
