@@ -153,12 +153,10 @@ def test_ggh4l_mini_tree_and_processor(tmp_path):
     fileset = fileset_from_manifest(tmp_path)
     meta = fileset[manifest.dataset]["metadata"]
     assert meta["sumw"] == 200 and meta["role"] == "signal" and meta["red_eff"] == 1.0
-    try:
-        from hzx.execution import run_processor
-        from hzx.processors.fourlep import FourLeptonOptions, FourLeptonProcessor
-        from hzx.processors.schemas import AtlasOpenDataSchema
-    except ImportError:  # pragma: no cover - processor not yet in this checkout
-        pytest.skip("hzx.processors.fourlep not importable")
+    from hzx.execution import run_processor
+    from hzx.processors.fourlep import FourLeptonOptions, FourLeptonProcessor
+    from hzx.processors.schemas import AtlasOpenDataSchema
+
     out = run_processor(FourLeptonProcessor(FourLeptonOptions()), fileset, treename="mini",
                         schema=AtlasOpenDataSchema, executor=ITER)
     h = out[manifest.dataset]["m4l"]
