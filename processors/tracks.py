@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 from typing import Any
 
 import awkward as ak
@@ -33,8 +34,10 @@ from hzx.processors.track_observables import (
     OBSERVABLE_NAMES,
     associate_by_delta_r,
     delta_r,
+    delta_r_track_observables,
     jet_track_observables,
     observables_matrix,
+    tracks_of_jets,
     truth_match,
 )
 
@@ -243,6 +246,21 @@ class TrackObservablesProcessor(ProcessorABC):
         return associate_by_ghosts(jets, tracks, constituent_candidates_for_ghosts(events, o),
                                    o.r_assoc, o.max_tracks)
 
+    def observables(self, events: Any, jets: ak.Array,
+                    tracks: ak.Array) -> tuple[np.ndarray, Callable[[], ak.Array]]:
+        """(N_jets, 7) observables and a function returning the jets' tracks ``[jet][track]``
+        (built only when the training columns need them). ΔR association runs fused with the
+        observables, without building the per-jet track lists."""
+        o = self.options
+        if o.association == "delta_r":
+            counts, index, matrix = delta_r_track_observables(jets, tracks, o.r_assoc,
+                                                              o.max_tracks, o.r_assoc)
+            return matrix, lambda: ak.flatten(tracks_of_jets(jets, tracks, counts, index), axis=1)
+        flat_jets = ak.flatten(jets, axis=1)
+        flat_tracks = ak.flatten(self.associate(events, jets, tracks), axis=1)
+        values = jet_track_observables(flat_jets.eta, flat_jets.phi, flat_tracks, o.r_assoc)
+        return observables_matrix(values), lambda: flat_tracks
+
     def process(self, events: Any) -> dict[str, Any]:
         o = self.options
         dataset = events.metadata["dataset"]
@@ -256,12 +274,8 @@ class TrackObservablesProcessor(ProcessorABC):
         entries = np.arange(len(events), dtype=np.int64)[event_mask] + entry_start
         sel = events[event_mask] if not event_mask.all() else events
         tracks = track_records(sel[track_name])
-        assoc = self.associate(sel, jets, tracks)
-
+        matrix, jet_tracks = self.observables(sel, jets, tracks)
         flat_jets = ak.flatten(jets, axis=1)
-        flat_tracks = ak.flatten(assoc, axis=1)
-        values = jet_track_observables(flat_jets.eta, flat_jets.phi, flat_tracks, o.r_assoc)
-        matrix = observables_matrix(values)
 
         particles = sel.Particle
         truth_particles = ak.zip({"pid": particles.PID, "status": particles.Status,
@@ -289,7 +303,7 @@ class TrackObservablesProcessor(ProcessorABC):
         if o.store_columns:
             n_per_event = ak.to_numpy(ak.num(jets.pt))
             constituents_per_jet = self.constituents(sel, jets, track_name)
-            track_feats, track_mask = padded(flat_tracks, TRACK_FEATURES, o.max_tracks)
+            track_feats, track_mask = padded(jet_tracks(), TRACK_FEATURES, o.max_tracks)
             cons_feats, cons_mask = padded(constituents_per_jet, CONSTITUENT_FEATURES,
                                            o.max_constituents)
             out["columns"]["chunks"].append({

@@ -1,0 +1,128 @@
+"""The compiled kernels behind the track observables: their shortcuts against the literal
+formulas, the rare paths they hand back to exact code, and independence of the blocking."""
+
+from __future__ import annotations
+
+import math
+
+import awkward as ak
+import numpy as np
+import pytest
+from delphes_fixtures import make_events, ref_associate, ref_observables, rel_close
+
+from hzx.processors import track_kernels as kernels
+from hzx.processors.track_observables import (
+    SUBJET_RADIUS,
+    FlatTracks,
+    associate_by_delta_r,
+    delta_r_track_observables,
+    jet_track_observables,
+    observables_matrix,
+)
+
+
+@pytest.mark.parametrize("value", [1e-300, 3.7e-9, 0.0123, 0.16, 0.999999, 1.0, 2.0, 7.3, 1e250])
+def test_table_powers_match_pow(value):
+    x03, x07 = kernels._dr_powers(value)
+    assert x03 == pytest.approx(value**0.15, rel=1e-14)
+    assert x07 == pytest.approx(value**0.35, rel=1e-14)
+
+
+@pytest.mark.parametrize("value", [0.0, 5e-324, math.inf])
+def test_table_powers_edge_values_take_pow(value):
+    assert kernels._dr_powers(value) == (value**0.15, value**0.35)
+
+
+def test_bit_helpers_round_trip_in_python():
+    assert kernels._float_bits(1.0) == 0x3FF0000000000000
+    assert kernels._bits_float(0x3FF0000000000000) == 1.0
+    assert kernels._bits_float(kernels._float_bits(-2.5e-7)) == -2.5e-7
+
+
+def _one_jet(jet_eta, jet_phi, tracks):
+    tracks = sorted(tracks, key=lambda t: -t["pt"])
+    got = observables_matrix(jet_track_observables(np.array([jet_eta]), np.array([jet_phi]),
+                                                   ak.Array([tracks])))[0]
+    want = ref_observables({"eta": jet_eta, "phi": jet_phi}, tracks)
+    for g, w in zip(got, want, strict=True):
+        assert rel_close(g, w), (got.tolist(), want)
+    return got
+
+
+def test_pairs_far_apart_in_rapidity_take_the_exact_row():
+    # |Δy| > 2: outside the series of the vectorised pair loop
+    tracks = [{"pt": 4.0, "eta": -1.2, "phi": 0.1, "mass": 0.13957},
+              {"pt": 3.0, "eta": 1.3, "phi": 0.2, "mass": 0.13957},
+              {"pt": 2.0, "eta": 0.1, "phi": -0.3, "mass": 0.0}]
+    _one_jet(0.0, 0.0, tracks)
+
+
+def test_pair_across_the_phi_seam_closer_than_1e4():
+    # (tracks ≥ 1e-3 from the jet axis: closer, the spec's literal angularity term loses digits)
+    tracks = [{"pt": 5.0, "eta": 0.5, "phi": math.pi - 2e-5, "mass": 0.0},
+              {"pt": 3.0, "eta": 0.5, "phi": -math.pi + 3e-5, "mass": 0.0},
+              {"pt": 1.0, "eta": 0.45, "phi": 3.0, "mass": 0.13957}]
+    got = _one_jet(0.52, math.pi - 0.02, tracks)
+    assert got[4] > 0
+
+
+def test_equal_pt_duplicates_resolve_ties_as_the_reference():
+    # identical tracks: every clustering step is a tie, decided on exact distances
+    track = {"pt": 5.0, "eta": 0.2, "phi": 0.3, "mass": 0.13957}
+    other = {"pt": 5.0, "eta": 0.33, "phi": 0.21, "mass": 0.13957}
+    _one_jet(0.25, 0.25, [track, dict(track), other, dict(other), dict(track)])
+
+
+def _generated(n_events=300, tracks_per_jet=12.0):
+    events = make_events(n_events, seed=5, tracks_per_jet=tracks_per_jet)
+    jets = ak.Array([[{"pt": j["PT"], "eta": j["Eta"], "phi": j["Phi"]} for j in ev]
+                     for ev in events["Jet"]])
+    tracks = ak.Array([[{"pt": t["PT"], "eta": t["Eta"], "phi": t["Phi"], "mass": t["Mass"]}
+                        for t in ev] for ev in events["Track"]])
+    return events, jets, tracks
+
+
+def test_fused_association_equals_the_two_steps_exactly():
+    _, jets, tracks = _generated()
+    counts, index, matrix = delta_r_track_observables(jets, tracks, 0.4, 50)
+    assoc = associate_by_delta_r(jets, tracks, 0.4, 50)
+    flat = ak.flatten(jets, axis=1)
+    two_step = observables_matrix(jet_track_observables(flat.eta, flat.phi,
+                                                        ak.flatten(assoc, axis=1)))
+    assert np.array_equal(counts, ak.to_numpy(ak.flatten(ak.num(assoc, axis=2))))
+    assert np.array_equal(matrix, two_step)
+    assert len(index) == counts.sum()
+
+
+def test_fused_association_matches_reference_with_a_small_track_cap():
+    events, jets, tracks = _generated(60, tracks_per_jet=9.0)
+    counts, _, matrix = delta_r_track_observables(jets, tracks, 0.4, 4)
+    row = 0
+    for ev_jets, ev_tracks in zip(events["Jet"], events["Track"], strict=True):
+        lowered = [{"pt": t["PT"], "eta": t["Eta"], "phi": t["Phi"], "mass": t["Mass"]}
+                   for t in ev_tracks]
+        for j in ev_jets:
+            jet = {"eta": j["Eta"], "phi": j["Phi"]}
+            assoc = ref_associate(jet, lowered, 0.4, 4)
+            assert counts[row] == len(assoc) <= 4
+            want = ref_observables(jet, assoc)
+            assert all(rel_close(g, w) for g, w in zip(matrix[row], want, strict=True))
+            row += 1
+    assert row == len(matrix)
+
+
+@pytest.mark.parametrize("n_blocks", [1, 2, 7])
+def test_results_do_not_depend_on_the_blocking(n_blocks):
+    _, jets, tracks = _generated(200)
+    flat_tracks = FlatTracks.from_awkward(ak.flatten(associate_by_delta_r(jets, tracks), axis=1))
+    flat_jets = ak.flatten(jets, axis=1)
+    eta = np.asarray(flat_jets.eta, dtype=np.float64)
+    phi = np.asarray(flat_jets.phi, dtype=np.float64)
+    reference = np.empty((flat_tracks.n_jets, 7))
+    kernels.listed_observables(eta, phi, flat_tracks.offsets, flat_tracks.pt, flat_tracks.eta,
+                               flat_tracks.phi, flat_tracks.mass, 0.4, SUBJET_RADIUS, reference, 1)
+    out = np.empty_like(reference)
+    kernels.listed_observables(eta, phi, flat_tracks.offsets, flat_tracks.pt, flat_tracks.eta,
+                               flat_tracks.phi, flat_tracks.mass, 0.4, SUBJET_RADIUS, out,
+                               n_blocks)
+    assert np.array_equal(out, reference)
