@@ -398,24 +398,19 @@ _INF_BITS = 0x7FF0000000000000
 
 
 @numba.njit(cache=True)
-def _exact_winner(n, dist, opt, oeta, ophi, r_sub):  # pragma: no cover - numba
-    """The reference loop's choice among the objects still there (finite beam distance on the
-    diagonal of ``dist``), on exact distances: i ascending, d_iB before the d_ij of the same i,
-    j ascending, first smallest. Returns (i, j or −1)."""
+def _exact_winner(m, dist, opt, oeta, ophi, r_sub):  # pragma: no cover - numba
+    """The reference loop's choice among the m objects, on exact distances: i ascending, d_iB
+    before the d_ij of the same i, j ascending, first smallest. Returns (i, j or −1)."""
     best = np.inf
     bi = -1
     bj = -1
-    for i in range(n):
-        if dist[i * n + i] == np.inf:
-            continue
+    for i in range(m):
         d_ib = opt[i] * opt[i]
         if d_ib < best:
             best = d_ib
             bi = i
             bj = -1
-        for k in range(i + 1, n):
-            if dist[k * n + k] == np.inf:
-                continue
+        for k in range(i + 1, m):
             soft = min(opt[i], opt[k])
             ratio = exact_dr(oeta[i], ophi[i], oeta[k], ophi[k]) / r_sub
             d_ik = soft * soft * (ratio * ratio)
@@ -427,11 +422,23 @@ def _exact_winner(n, dist, opt, oeta, ophi, r_sub):  # pragma: no cover - numba
 
 
 @numba.njit(cache=True)
-def _remove(x, n, dist):  # pragma: no cover - numba
-    """Object x is gone: its row and column of ``dist`` become inf."""
-    for k in range(n):
-        dist[x * n + k] = np.inf
-        dist[k * n + x] = np.inf
+def _drop(x, m, dist, opt, oeta, ophi):  # pragma: no cover - numba
+    """Remove object x from the m × m block (row-major) and the object arrays, keeping the order
+    of the others — as the reference's ``del objs[x]`` — so the block becomes (m−1) × (m−1)."""
+    w = 0
+    for i in range(m):
+        if i == x:
+            continue
+        base = i * m
+        for k in range(x):
+            dist[w + k] = dist[base + k]
+        for k in range(x + 1, m):
+            dist[w + k - 1] = dist[base + k]
+        w += m - 1
+    for i in range(x, m - 1):
+        opt[i] = opt[i + 1]
+        oeta[i] = oeta[i + 1]
+        ophi[i] = ophi[i + 1]
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -439,15 +446,17 @@ def _tau2_jet(p, e, f, n, total, d2, r_sub, radius, opt, oeta, ophi,
               dist):  # pragma: no cover - numba
     """τ₂ of n tracks (their ΔR² above the diagonal of ``d2``); :data:`SENTINEL` for n < 2.
 
-    Exclusive kT, BIpt recombination, until two objects remain. All distances of a step sit in
-    one contiguous n × n block ``dist``, in the order in which the reference loop visits them:
-    row i holds d_iB on the diagonal, then d_ij for j > i (below the diagonal, and the rows and
-    columns of objects gone: inf). A step is then the first smallest element of the block — a
-    vectorised minimum of the bit patterns (which order non-negative doubles like their values)
-    and a search for its first occurrence — followed by O(n) updates of the merged object's row
-    and column. The cached distances use the cheap Δφ (an ulp or two from atan2(sin, cos)):
-    whenever a second distance lies within a relative 1e-10 of the smallest, the step is decided
-    on exact distances in the reference order instead, so ties resolve as specified.
+    Exclusive kT, BIpt recombination, until two objects remain. The distances of the m objects
+    left sit in one contiguous m × m block ``dist`` in the order in which the reference loop
+    visits them: row i holds d_iB on the diagonal, then d_ij for j > i (inf below the
+    diagonal). A step is the first smallest element of the block — a vectorised minimum of the
+    bit patterns (which order non-negative doubles like their values) and a search for its first
+    occurrence — then the removed object's row and column are cut out of the block (the
+    reference's ``del objs[j]``, so the block shrinks with the objects) and the merged object's
+    row and column recomputed. The cached distances use the cheap Δφ (an ulp or two from
+    atan2(sin, cos)): whenever a second distance lies within a relative 1e-10 of the smallest,
+    the step is decided on exact distances in the reference order instead, so ties resolve as
+    specified.
     """
     if n < 2:
         return SENTINEL
@@ -456,15 +465,16 @@ def _tau2_jet(p, e, f, n, total, d2, r_sub, radius, opt, oeta, ophi,
         opt[i] = p[i]
         oeta[i] = e[i]
         ophi[i] = f[i]
+        pi_ = p[i]
         row = i * n
-        for k in range(i):
-            dist[row + k] = np.inf
-        dist[row + i] = p[i] * p[i]
-        for k in range(i + 1, n):
-            soft = p[i] if p[i] < p[k] else p[k]
-            dist[row + k] = soft * soft * (d2[i, k] * inv_r2)
-    size = np.uint64(n * n)
-    for _step in range(n - 2):  # each step removes one object; stop at two
+        for k in range(np.uint64(0), np.uint64(n)):  # whole rows, branch-free: vectorises
+            soft = pi_ if pi_ < p[k] else p[k]
+            d = soft * soft * (d2[i, k] * inv_r2)
+            d = pi_ * pi_ if k == i else d
+            dist[row + k] = np.inf if k < i else d
+    m = n
+    while m > 2:
+        size = np.uint64(m * m)
         smallest = np.int64(_INF_BITS)
         for q in range(np.uint64(0), size):
             bits = _float_bits(dist[q])
@@ -476,17 +486,18 @@ def _tau2_jet(p, e, f, n, total, d2, r_sub, radius, opt, oeta, ophi,
         for q in range(np.uint64(0), size):
             close += dist[q] <= threshold
         if close > 1:
-            bi, bj = _exact_winner(n, dist, opt, oeta, ophi, r_sub)
+            bi, bj = _exact_winner(m, dist, opt, oeta, ophi, r_sub)
         else:
             q = 0
             while _float_bits(dist[q]) != smallest:
                 q += 1
-            bi = q // n
-            bj = q - bi * n
+            bi = q // m
+            bj = q - bi * m
             if bj == bi:
                 bj = -1
         if bj < 0:
-            _remove(bi, n, dist)
+            _drop(bi, m, dist, opt, oeta, ophi)
+            m -= 1
             continue
         pt_sum = opt[bi] + opt[bj]
         eta_new = (opt[bi] * oeta[bi] + opt[bj] * oeta[bj]) / pt_sum
@@ -495,31 +506,24 @@ def _tau2_jet(p, e, f, n, total, d2, r_sub, radius, opt, oeta, ophi,
         opt[bi] = pt_sum
         oeta[bi] = eta_new
         ophi[bi] = phi_new
-        _remove(bj, n, dist)
-        dist[bi * n + bi] = pt_sum * pt_sum
-        for x in range(n):
-            if x == bi or dist[x * n + x] == np.inf:
+        _drop(bj, m, dist, opt, oeta, ophi)
+        m -= 1
+        dist[bi * m + bi] = pt_sum * pt_sum
+        for x in range(m):
+            if x == bi:
                 continue
             deta = eta_new - oeta[x]
             dphi = _wrapped_dphi(phi_new, ophi[x])
             soft = opt[x] if opt[x] < pt_sum else pt_sum
             d = soft * soft * ((deta * deta + dphi * dphi) * inv_r2)
-            if x < bi:
-                dist[x * n + bi] = d
+            if x > bi:
+                dist[bi * m + x] = d
             else:
-                dist[bi * n + x] = d
-    a1 = -1
-    a2 = -1
-    for i in range(n):
-        if dist[i * n + i] < np.inf:
-            if a1 < 0:
-                a1 = i
-            elif a2 < 0:
-                a2 = i
+                dist[x * m + bi] = d
     numerator = 0.0
     for t in range(n):
-        dr1 = fast_dr(e[t], f[t], oeta[a1], ophi[a1])
-        dr2 = fast_dr(e[t], f[t], oeta[a2], ophi[a2])
+        dr1 = fast_dr(e[t], f[t], oeta[0], ophi[0])
+        dr2 = fast_dr(e[t], f[t], oeta[1], ophi[1])
         numerator += p[t] * (dr1 if dr1 < dr2 else dr2)
     return numerator / (total * radius) if total > 0 else SENTINEL
 
