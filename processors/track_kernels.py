@@ -258,7 +258,7 @@ def inside_cone(eta1, phi1, eta2, phi2, r):  # pragma: no cover - numba
 _FAST = {"reassoc", "nsz", "contract"}  # sums of non-negative terms: order is free
 
 
-@numba.njit(cache=True, fastmath=_FAST)
+@numba.njit(cache=True, fastmath=_FAST, _nrt=False)
 def _e3_sum(p, n, a03):  # pragma: no cover - numba
     """Σ_{i<j<k} pT_i pT_j pT_k min(a[i, j], a[i, k], a[j, k]) with a = ΔR^0.3 (the minimum of
     the powers is the power of the minimum). All terms are ≥ 0, so reassociating the sum (and
@@ -292,7 +292,7 @@ def _mass_pair_term(pa, ma, mta, ya, pb, mb, mtb, yb, half_dphi):  # pragma: no 
     return 2.0 * mta * mtb * sinh_dy * sinh_dy + mass_term + 2.0 * pa * pb * sin_dphi * sin_dphi
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, _nrt=False)
 def _pair_row_exact(i, p, e, f, m, mt, y, n, d2_out, a03):  # pragma: no cover - numba
     """Row i of :func:`_pairs` (pairs i < k) in scalar code valid for any input: used where the
     vectorised row flagged a pair outside its polynomials' ranges or across the φ seam."""
@@ -319,7 +319,7 @@ _S11, _S13, _S15, _S17 = 1 / 39916800, 1 / 6227020800, 1 / 1307674368000, 1 / 35
 _S19, _S21 = 1 / 121645100408832000, 1 / 51090942171709440000
 
 
-@numba.njit(cache=True, fastmath=_FAST, error_model="numpy")
+@numba.njit(cache=True, fastmath=_FAST, error_model="numpy", _nrt=False)
 def _pairs(p, e, f, m, mt, y, n, d2_out, a03):  # pragma: no cover - numba
     """One pass over the pairs i < k: fills ``d2_out`` (ΔR²) and ``a03`` (ΔR^0.3); returns
     (Σ pT_i pT_k ΔR^0.7, Σ pT_i pT_k ΔR^0.3, Σ of the mass pair terms of
@@ -397,7 +397,7 @@ def _pairs(p, e, f, m, mt, y, n, d2_out, a03):  # pragma: no cover - numba
 _INF_BITS = 0x7FF0000000000000
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, _nrt=False)
 def _exact_winner(m, dist, opt, oeta, ophi, r_sub):  # pragma: no cover - numba
     """The reference loop's choice among the m objects, on exact distances: i ascending, d_iB
     before the d_ij of the same i, j ascending, first smallest. Returns (i, j or −1)."""
@@ -421,7 +421,7 @@ def _exact_winner(m, dist, opt, oeta, ophi, r_sub):  # pragma: no cover - numba
     return bi, bj
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, _nrt=False)
 def _drop(x, m, dist, opt, oeta, ophi):  # pragma: no cover - numba
     """Remove object x from the m × m block (row-major) and the object arrays, keeping the order
     of the others — as the reference's ``del objs[x]`` — so the block becomes (m−1) × (m−1)."""
@@ -441,7 +441,7 @@ def _drop(x, m, dist, opt, oeta, ophi):  # pragma: no cover - numba
         ophi[i] = ophi[i + 1]
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", _nrt=False)
 def _tau2_jet(p, e, f, n, total, d2, r_sub, radius, opt, oeta, ophi,
               dist):  # pragma: no cover - numba
     """τ₂ of n tracks (their ΔR² above the diagonal of ``d2``); :data:`SENTINEL` for n < 2.
@@ -460,6 +460,8 @@ def _tau2_jet(p, e, f, n, total, d2, r_sub, radius, opt, oeta, ophi,
     """
     if n < 2:
         return SENTINEL
+    if n == 2 and total > 0:  # the two tracks are the axes: every ΔR to the nearer one is 0
+        return 0.0
     inv_r2 = 1.0 / (r_sub * r_sub)
     for i in range(n):
         opt[i] = p[i]
@@ -543,7 +545,7 @@ def _workspace(max_n):  # pragma: no cover - numba
             np.zeros(size), np.zeros(size), np.zeros(size * size))
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", _nrt=False)
 def _jet_observables(jet_eta, jet_phi, n, radius, r_sub, out, j, d2, a03, p, e, f, m, mt, y,
                      opt, oeta, ophi, dist):  # pragma: no cover - numba
     """The seven observables of jet j whose n tracks (pT order) are in p, e, f, m (pt, eta,
@@ -562,7 +564,14 @@ def _jet_observables(jet_eta, jet_phi, n, radius, r_sub, out, j, d2, a03, p, e, 
         total += pt_t
         mt_t = math.sqrt(pt_t * pt_t + mass * mass)
         mt[t] = mt_t
-        y[t] = e[t] if mass == 0 else math.asinh(pt_t * math.sinh(e[t]) / mt_t)
+        if mass == 0 or n < 2:  # the rapidity only enters the pair terms
+            y[t] = e[t]
+        else:  # asinh(pz / m_T) as log((E + |pz|) / m_T): one exp and one log, exact to ~1 ulp
+            u = math.exp(min(max(e[t], -700.0), 700.0))
+            pz = pt_t * (0.5 * (u - 1.0 / u))
+            energy = math.sqrt(mt_t * mt_t + pz * pz)
+            rapidity = math.log((energy + abs(pz)) / mt_t)
+            y[t] = rapidity if pz >= 0 else -rapidity
         m_sum += mass * mass
         a = math.pi * fast_dr(e[t], f[t], jet_eta, jet_phi) / (2.0 * radius)
         if a < 1e-4:  # where cos a leaves 1: decide 1 − cos a > 0 as the literal formula does

@@ -90,16 +90,39 @@ def _n_blocks(n_jets: int) -> int:
     return max(1, min(numba.get_num_threads(), n_jets // _JETS_PER_BLOCK))
 
 
-def _track_mass(tracks: ak.Array) -> np.ndarray:
-    if "mass" in ak.fields(tracks):
-        return _flat_float64(tracks.mass)
-    return np.zeros(int(np.sum(_counts(tracks.pt))))
+def _jagged_columns(records: ak.Array, fields: tuple[str, ...],
+                    optional: tuple[str, ...] = ()) -> tuple[np.ndarray, list[np.ndarray]]:
+    """(objects per entry, one contiguous float64 array per field) of ``[entry][object]``
+    records; fields in ``optional`` that are absent come back as zeros. Plain layouts (list
+    offsets over a record of numpy buffers) are read directly, a few µs in all; anything else
+    goes through awkward's flatten."""
+    present = set(ak.fields(records))
+    missing = [name for name in fields if name not in present]
+    if missing:
+        raise ValueError(f"track observables: the records have no field {missing[0]!r}"
+                         f" (fields: {', '.join(sorted(present))})")
+    layout = ak.to_layout(records)
+    if isinstance(layout, ak.contents.ListOffsetArray) and isinstance(
+            layout.content, ak.contents.RecordArray):
+        offsets = np.asarray(layout.offsets.data)
+        contents = [layout.content.content(name) if name in present else None
+                    for name in fields + optional]
+        if all(c is None or (isinstance(c, ak.contents.NumpyArray) and c.data.ndim == 1)
+               for c in contents):
+            n = int(offsets[-1] - offsets[0])
+            columns = [np.zeros(n) if c is None else np.ascontiguousarray(
+                np.asarray(c.data)[offsets[0]:offsets[-1]], dtype=np.float64) for c in contents]
+            return np.diff(offsets).astype(np.int64, copy=False), columns
+    counts = _counts(records[fields[0]])
+    columns = [_flat_float64(records[name]) if name in present else np.zeros(int(counts.sum()))
+               for name in fields + optional]
+    return counts, columns
 
 
 def _associate(jets: ak.Array, tracks: ak.Array, r_assoc: float, max_tracks: int,
                radius: float | None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    jet_counts = _counts(jets.eta)
-    trk_counts = _counts(tracks.pt)
+    jet_counts, (jet_eta, jet_phi) = _jagged_columns(jets, ("eta", "phi"))
+    trk_counts, (pt, eta, phi, mass) = _jagged_columns(tracks, ("pt", "eta", "phi"), ("mass",))
     if len(jet_counts) != len(trk_counts):
         raise ValueError("associate_by_delta_r: jets and tracks have different numbers of events"
                          f" ({len(jet_counts)} and {len(trk_counts)})")
@@ -115,11 +138,9 @@ def _associate(jets: ak.Array, tracks: ak.Array, r_assoc: float, max_tracks: int
     out = np.empty((n_jets if compute else 0, len(OBSERVABLE_NAMES)), dtype=np.float64)
     if n_jets:
         kernels.associate_and_observe(
-            jet_event, _flat_float64(jets.eta), _flat_float64(jets.phi), _offsets(trk_counts),
-            _flat_float64(tracks.pt), _flat_float64(tracks.eta), _flat_float64(tracks.phi),
-            _track_mass(tracks) if compute else np.zeros(0), float(r_assoc), int(max_tracks),
-            float(radius) if compute else JET_RADIUS, SUBJET_RADIUS, compute, counts, slots[:-1],
-            index, out, _n_blocks(n_jets))
+            jet_event, jet_eta, jet_phi, _offsets(trk_counts), pt, eta, phi, mass,
+            float(r_assoc), int(max_tracks), float(radius) if compute else JET_RADIUS,
+            SUBJET_RADIUS, compute, counts, slots[:-1], index, out, _n_blocks(n_jets))
     return counts, kernels.compact(index, slots[:-1], counts), out if compute else None
 
 
@@ -183,9 +204,8 @@ class FlatTracks:
 
     @classmethod
     def from_awkward(cls, tracks: ak.Array) -> FlatTracks:
-        counts = _counts(tracks.pt)
-        return cls(_flat_float64(tracks.pt), _flat_float64(tracks.eta),
-                   _flat_float64(tracks.phi), _track_mass(tracks), counts, _offsets(counts))
+        counts, (pt, eta, phi, mass) = _jagged_columns(tracks, ("pt", "eta", "phi"), ("mass",))
+        return cls(pt, eta, phi, mass, counts, _offsets(counts))
 
     @property
     def n_jets(self) -> int:
