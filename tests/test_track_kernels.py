@@ -126,3 +126,23 @@ def test_results_do_not_depend_on_the_blocking(n_blocks):
                                flat_tracks.phi, flat_tracks.mass, 0.4, SUBJET_RADIUS, out,
                                n_blocks)
     assert np.array_equal(out, reference)
+
+
+def test_energy_correlator_any_beta_matches_the_observables_and_the_definition():
+    _, jets, tracks = _generated(80)
+    assoc = ak.flatten(associate_by_delta_r(jets, tracks), axis=1)
+    flat = ak.flatten(jets, axis=1)
+    matrix = observables_matrix(jet_track_observables(flat.eta, flat.phi, assoc))
+    from hzx.processors.track_observables import energy_correlator
+
+    e2_07 = energy_correlator(assoc, 2, 0.7)
+    has_u1 = matrix[:, 4] != -999999.0
+    assert np.allclose(e2_07[has_u1], matrix[has_u1, 4], rtol=1e-12, atol=0)
+    # β = 1.5 against the definition, on a few jets
+    for j in range(10):
+        t = assoc[j].tolist()
+        total = sum(x["pt"] for x in t)
+        want = sum(a["pt"] * b["pt"] * math.hypot(a["eta"] - b["eta"], math.remainder(
+            a["phi"] - b["phi"], 2 * math.pi)) ** 1.5 for i, a in enumerate(t) for b in t[i + 1:])
+        want = want / total**2 if len(t) >= 2 else 0.0
+        assert energy_correlator(assoc[j:j + 1], 2, 1.5)[0] == pytest.approx(want, rel=1e-12)
