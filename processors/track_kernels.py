@@ -398,19 +398,32 @@ _INF_BITS = 0x7FF0000000000000
 
 
 @numba.njit(cache=True, _nrt=False)
-def _exact_winner(m, dist, opt, oeta, ophi, r_sub):  # pragma: no cover - numba
-    """The reference loop's choice among the m objects, on exact distances: i ascending, d_iB
-    before the d_ij of the same i, j ascending, first smallest. Returns (i, j or −1)."""
+def _exact_winner(m, n, rank, order, opt, oeta, ophi, r_sub):  # pragma: no cover - numba
+    """The reference loop's choice among the m objects, on exact distances, visiting them in
+    list order (ascending ``rank``, distinct values < n; ``order`` is scratch of n): i
+    ascending, d_iB before the d_ij of the same i, j ascending, first smallest. Returns the
+    slots (i, j or −1)."""
+    for r in range(n):
+        order[r] = -1
+    for slot in range(m):
+        order[rank[slot]] = slot
+    filled = 0
+    for r in range(n):
+        if order[r] >= 0:
+            order[filled] = order[r]
+            filled += 1
     best = np.inf
     bi = -1
     bj = -1
-    for i in range(m):
+    for a in range(m):
+        i = order[a]
         d_ib = opt[i] * opt[i]
         if d_ib < best:
             best = d_ib
             bi = i
             bj = -1
-        for k in range(i + 1, m):
+        for b in range(a + 1, m):
+            k = order[b]
             soft = min(opt[i], opt[k])
             ratio = exact_dr(oeta[i], ophi[i], oeta[k], ophi[k]) / r_sub
             d_ik = soft * soft * (ratio * ratio)
@@ -422,41 +435,42 @@ def _exact_winner(m, dist, opt, oeta, ophi, r_sub):  # pragma: no cover - numba
 
 
 @numba.njit(cache=True, _nrt=False)
-def _drop(x, m, dist, opt, oeta, ophi):  # pragma: no cover - numba
-    """Remove object x from the m × m block (row-major) and the object arrays, keeping the order
-    of the others — as the reference's ``del objs[x]`` — so the block becomes (m−1) × (m−1)."""
-    w = 0
-    for i in range(m):
-        if i == x:
-            continue
-        base = i * m
-        for k in range(x):
-            dist[w + k] = dist[base + k]
-        for k in range(x + 1, m):
-            dist[w + k - 1] = dist[base + k]
-        w += m - 1
-    for i in range(x, m - 1):
-        opt[i] = opt[i + 1]
-        oeta[i] = oeta[i + 1]
-        ophi[i] = ophi[i + 1]
+def _vacate(x, m, n, dist, opt, oeta, ophi, rank):  # pragma: no cover - numba
+    """Remove the object in slot x of m: the last slot's object moves into x (its distances
+    re-filed so that each pair stays above the diagonal), and the last slot's column becomes
+    inf. O(m); the slots' order no longer follows the list, ``rank`` keeps the list order."""
+    last = m - 1
+    if x != last:
+        for y in range(x):
+            dist[y * n + x] = dist[y * n + last]
+        for y in range(x + 1, last):
+            dist[x * n + y] = dist[y * n + last]
+        dist[x * n + x] = dist[last * n + last]
+        opt[x] = opt[last]
+        oeta[x] = oeta[last]
+        ophi[x] = ophi[last]
+        rank[x] = rank[last]
+    for y in range(last + 1):
+        dist[y * n + last] = np.inf
 
 
 @numba.njit(cache=True, error_model="numpy", _nrt=False)
-def _tau2_jet(p, e, f, n, total, d2, r_sub, radius, opt, oeta, ophi,
-              dist):  # pragma: no cover - numba
+def _tau2_jet(p, e, f, n, total, d2, r_sub, radius, opt, oeta, ophi, dist, rank,
+              order):  # pragma: no cover - numba
     """τ₂ of n tracks (their ΔR² above the diagonal of ``d2``); :data:`SENTINEL` for n < 2.
 
-    Exclusive kT, BIpt recombination, until two objects remain. The distances of the m objects
-    left sit in one contiguous m × m block ``dist`` in the order in which the reference loop
-    visits them: row i holds d_iB on the diagonal, then d_ij for j > i (inf below the
-    diagonal). A step is the first smallest element of the block — a vectorised minimum of the
-    bit patterns (which order non-negative doubles like their values) and a search for its first
-    occurrence — then the removed object's row and column are cut out of the block (the
-    reference's ``del objs[j]``, so the block shrinks with the objects) and the merged object's
-    row and column recomputed. The cached distances use the cheap Δφ (an ulp or two from
-    atan2(sin, cos)): whenever a second distance lies within a relative 1e-10 of the smallest,
-    the step is decided on exact distances in the reference order instead, so ties resolve as
-    specified.
+    Exclusive kT, BIpt recombination, until two objects remain. The objects sit in slots
+    0…m−1; their distances in the rows 0…m−1 of an n-column block ``dist``: d_iB on the
+    diagonal, each d_ij once, above the diagonal (below it, and in columns ≥ m: inf). A step is
+    the smallest element of the rows in use — a vectorised minimum of the bit patterns (which
+    order non-negative doubles like their values), then one vectorised pass for its position
+    and the count of near ties — then the
+    removed object's slot is refilled from the last one (O(m)) and the merged object's row and
+    column recomputed. The list order of the reference loop is kept in ``rank``: the merged
+    object takes the place of the earlier of the two, as ``objs[i] = merged; del objs[j]``
+    does. The cached distances use the cheap Δφ (an ulp or two from atan2(sin, cos)): whenever
+    a second distance lies within a relative 1e-10 of the smallest, the step is decided on
+    exact distances in the reference order instead, so ties resolve as specified.
     """
     if n < 2:
         return SENTINEL
@@ -467,6 +481,7 @@ def _tau2_jet(p, e, f, n, total, d2, r_sub, radius, opt, oeta, ophi,
         opt[i] = p[i]
         oeta[i] = e[i]
         ophi[i] = f[i]
+        rank[i] = i
         pi_ = p[i]
         row = i * n
         for k in range(np.uint64(0), np.uint64(n)):  # whole rows, branch-free: vectorises
@@ -476,7 +491,7 @@ def _tau2_jet(p, e, f, n, total, d2, r_sub, radius, opt, oeta, ophi,
             dist[row + k] = np.inf if k < i else d
     m = n
     while m > 2:
-        size = np.uint64(m * m)
+        size = np.uint64(m * n)
         smallest = np.int64(_INF_BITS)
         for q in range(np.uint64(0), size):
             bits = _float_bits(dist[q])
@@ -485,20 +500,23 @@ def _tau2_jet(p, e, f, n, total, d2, r_sub, radius, opt, oeta, ophi,
             break
         threshold = _bits_float(smallest) * (1.0 + 1e-10)
         close = 0
-        for q in range(np.uint64(0), size):
-            close += dist[q] <= threshold
+        first = size
+        for q in range(np.uint64(0), size):  # near ties, and where the smallest is
+            v = dist[q]
+            close += v <= threshold
+            at = q if _float_bits(v) == smallest else size
+            first = at if at < first else first
         if close > 1:
-            bi, bj = _exact_winner(m, dist, opt, oeta, ophi, r_sub)
+            bi, bj = _exact_winner(m, n, rank, order, opt, oeta, ophi, r_sub)
         else:
-            q = 0
-            while _float_bits(dist[q]) != smallest:
-                q += 1
-            bi = q // m
-            bj = q - bi * m
+            bi = np.int64(first) // n
+            bj = np.int64(first) - bi * n
             if bj == bi:
                 bj = -1
+            elif rank[bj] < rank[bi]:  # the merged object takes the earlier list place
+                bi, bj = bj, bi
         if bj < 0:
-            _drop(bi, m, dist, opt, oeta, ophi)
+            _vacate(bi, m, n, dist, opt, oeta, ophi, rank)
             m -= 1
             continue
         pt_sum = opt[bi] + opt[bj]
@@ -508,9 +526,11 @@ def _tau2_jet(p, e, f, n, total, d2, r_sub, radius, opt, oeta, ophi,
         opt[bi] = pt_sum
         oeta[bi] = eta_new
         ophi[bi] = phi_new
-        _drop(bj, m, dist, opt, oeta, ophi)
+        if bi == m - 1:  # the last slot moves into bj's place
+            bi = bj
+        _vacate(bj, m, n, dist, opt, oeta, ophi, rank)
         m -= 1
-        dist[bi * m + bi] = pt_sum * pt_sum
+        dist[bi * n + bi] = pt_sum * pt_sum
         for x in range(m):
             if x == bi:
                 continue
@@ -519,9 +539,9 @@ def _tau2_jet(p, e, f, n, total, d2, r_sub, radius, opt, oeta, ophi,
             soft = opt[x] if opt[x] < pt_sum else pt_sum
             d = soft * soft * ((deta * deta + dphi * dphi) * inv_r2)
             if x > bi:
-                dist[bi * m + x] = d
+                dist[bi * n + x] = d
             else:
-                dist[x * m + bi] = d
+                dist[x * n + bi] = d
     numerator = 0.0
     for t in range(n):
         dr1 = fast_dr(e[t], f[t], oeta[0], ophi[0])
@@ -538,16 +558,17 @@ def _tau2_jet(p, e, f, n, total, d2, r_sub, radius, opt, oeta, ophi,
 def _workspace(max_n):  # pragma: no cover - numba
     """Per-thread scratch, passed on as separate arrays (a view per jet would cost reference
     counting): ΔR² and ΔR^0.3 matrices; pt, eta, phi, mass, m_T, y of the jet's tracks; pt, eta,
-    phi and the flat n × n distance block of the clustering's objects."""
+    phi, the flat n × n distance block, list order and its scratch of the clustering's objects."""
     size = max(max_n, 2)
     return (np.zeros((size, size)), np.zeros((size, size)), np.zeros(size), np.zeros(size),
             np.zeros(size), np.zeros(size), np.zeros(size), np.zeros(size), np.zeros(size),
-            np.zeros(size), np.zeros(size), np.zeros(size * size))
+            np.zeros(size), np.zeros(size), np.zeros(size * size), np.zeros(size, dtype=np.int64),
+            np.zeros(size, dtype=np.int64))
 
 
 @numba.njit(cache=True, error_model="numpy", _nrt=False)
 def _jet_observables(jet_eta, jet_phi, n, radius, r_sub, out, j, d2, a03, p, e, f, m, mt, y,
-                     opt, oeta, ophi, dist):  # pragma: no cover - numba
+                     opt, oeta, ophi, dist, rank, order):  # pragma: no cover - numba
     """The seven observables of jet j whose n tracks (pT order) are in p, e, f, m (pt, eta,
     phi, mass); written into out[j] (OBSERVABLE_NAMES order). The other arrays are scratch."""
     out[j, 0] = n
@@ -596,7 +617,8 @@ def _jet_observables(jet_eta, jet_phi, n, radius, r_sub, out, j, d2, a03, p, e, 
         e2_07 = e2_03 = e3_03 = 0.0
     out[j, 4] = e2_07 if e2_07 > 0 else SENTINEL
     out[j, 5] = e3_03 / e2_03 if e2_03 > 0 else SENTINEL
-    out[j, 6] = _tau2_jet(p, e, f, n, total, d2, r_sub, radius, opt, oeta, ophi, dist)
+    out[j, 6] = _tau2_jet(p, e, f, n, total, d2, r_sub, radius, opt, oeta, ophi, dist, rank,
+                          order)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -613,7 +635,7 @@ def listed_observables(jet_eta, jet_phi, offsets, pt, eta, phi, mass, radius, r_
     for j in range(n_jets):
         max_n = max(max_n, offsets[j + 1] - offsets[j])
     for b in numba.prange(n_blocks):
-        d2, a03, p, e, f, m, mt, y, opt, oeta, ophi, dist = _workspace(max_n)
+        d2, a03, p, e, f, m, mt, y, opt, oeta, ophi, dist, rank, order = _workspace(max_n)
         for j in range(b * n_jets // n_blocks, (b + 1) * n_jets // n_blocks):
             start = offsets[j]
             n = offsets[j + 1] - start
@@ -623,7 +645,7 @@ def listed_observables(jet_eta, jet_phi, offsets, pt, eta, phi, mass, radius, r_
                 f[t] = phi[start + t]
                 m[t] = mass[start + t]
             _jet_observables(jet_eta[j], jet_phi[j], n, radius, r_sub, out, j, d2, a03, p, e, f,
-                             m, mt, y, opt, oeta, ophi, dist)
+                             m, mt, y, opt, oeta, ophi, dist, rank, order)
 
 
 @numba.njit(cache=True)
@@ -664,7 +686,7 @@ def associate_and_observe(jet_event, jet_eta, jet_phi, trk_offsets, pt, eta, phi
     for ev in range(len(trk_offsets) - 1):
         max_event = max(max_event, trk_offsets[ev + 1] - trk_offsets[ev])
     for b in numba.prange(n_blocks):
-        d2, a03, p, e, f, m, mt, y, opt, oeta, ophi, dist = _workspace(
+        d2, a03, p, e, f, m, mt, y, opt, oeta, ophi, dist, rank, order = _workspace(
             min(max_event, max_tracks) if compute else 0)
         chosen = np.empty(max(max_event, 1), dtype=np.int64)
         for j in range(b * n_jets // n_blocks, (b + 1) * n_jets // n_blocks):
@@ -689,7 +711,7 @@ def associate_and_observe(jet_event, jet_eta, jet_phi, trk_offsets, pt, eta, phi
                     f[s] = phi[t]
                     m[s] = mass[t]
                 _jet_observables(je, jp, n, radius, r_sub, out, j, d2, a03, p, e, f, m, mt, y,
-                                 opt, oeta, ophi, dist)
+                                 opt, oeta, ophi, dist, rank, order)
 
 
 @numba.njit(cache=True)
