@@ -21,8 +21,9 @@ UNITS = {"auc": "1", "signal_efficiency": "1", "background_rejection": "1/ε_B",
 
 
 def sigmoid(logit: np.ndarray) -> np.ndarray:
-    """Signal probability from the network's logit."""
-    return (1.0 / (1.0 + np.exp(-np.asarray(logit, dtype=np.float64)))).astype(np.float32)
+    """Signal probability from the network's logit (exp(−logaddexp(0, −x)): no overflow for
+    large negative logits)."""
+    return np.exp(-np.logaddexp(0.0, -np.asarray(logit, dtype=np.float64))).astype(np.float32)
 
 
 def score_summary(table, score: np.ndarray, rejections) -> dict:
