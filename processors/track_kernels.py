@@ -6,12 +6,16 @@ per jet for the jets. Each jet is handled by one call of :func:`_jet_observables
 per-jet buffers, so that every loop runs over consecutive memory:
 
 - per track: ΣpT, rapidity and transverse mass, the angularity term;
-- per pair (i < k): ΔR once (kept for the triplets and the clustering), ΔR^0.3 and ΔR^0.7 from
-  ΔR² by a table-driven power (:func:`_dr_powers`), the pair term of the track system's mass;
-- per triplet: the minimum of the three ΔR^0.3 of the pairs, a branch-free loop the compiler
-  vectorises;
-- τ₂: exclusive kT with a distance matrix, per-row nearest partners and branch-free scans
-  (:func:`_tau2_jet`).
+- per pair (i < k): ΔR² once (kept for the clustering), ΔR^0.3 (kept for the triplets) and
+  ΔR^0.7 from ΔR² by a table-driven power (:func:`_dr_powers`), the pair term of the track
+  system's mass — a branch-free loop the compiler vectorises (:func:`_pairs`);
+- per triplet: the minimum of the three ΔR^0.3 of the pairs, vectorised (:func:`_e3_sum`);
+- τ₂: exclusive kT on a block of all beam and pair distances, each step a vectorised minimum
+  and one vectorised pass for its position, O(m) updates (:func:`_tau2_jet`).
+
+The per-jet functions are compiled without reference counting (``_nrt=False``): they allocate
+nothing, and the counting of their ~20 array arguments would cost more than a small jet's
+observables.
 
 Accuracy: everything agrees with the spec's formulas to a few units in the last place, except
 where a cheaper form could decide a comparison differently from the literal one (a track on the
