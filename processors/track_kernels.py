@@ -132,26 +132,32 @@ _BIN_015 = _binomial(0.15)
 _BIN_035 = _binomial(0.35)
 
 
-@numba.njit(cache=True)
-def _dr_powers(d2):  # pragma: no cover - numba
-    """(d2^0.15, d2^0.35), i.e. (ΔR^0.3, ΔR^0.7) from ΔR² ≥ 0, to ~3 ulp.
-
-    x = 2^e·m: 2^(eγ) and c^γ of the interval's centre c from tables, (m/c)^γ from its binomial
-    series (|m/c − 1| < 2^-8). 0, subnormals, infinities and NaN take ``**``.
-    """
-    if not (_SMALLEST_NORMAL <= d2 < np.inf):
-        return d2**0.15, d2**0.35
-    bits = _float_bits(d2)
-    biased = bits >> 52
-    j = (bits >> (52 - _TABLE_BITS)) & ((1 << _TABLE_BITS) - 1)
-    mantissa = _bits_float((bits & 0x000FFFFFFFFFFFFF) | 0x3FF0000000000000)
+@numba.njit(cache=True, inline="always")
+def _table_powers(d2):  # pragma: no cover - numba
+    """(d2^0.15, d2^0.35) for a normal, finite d2 > 0, branch-free (so that it vectorises where
+    it is inlined): x = 2^e·m, 2^(eγ) and c^γ of the interval's centre c from tables, (m/c)^γ
+    from its binomial series (|m/c − 1| < 2^-8). Unsigned indices: no negative-index checks."""
+    bits = np.uint64(_float_bits(d2))
+    biased = bits >> np.uint64(52)
+    j = (bits >> np.uint64(52 - _TABLE_BITS)) & np.uint64((1 << _TABLE_BITS) - 1)
+    mantissa = _bits_float(np.int64((bits & np.uint64(0x000FFFFFFFFFFFFF))
+                                    | np.uint64(0x3FF0000000000000)))
     u = (mantissa - _CENTRE[j]) * _INV_CENTRE[j]
     b = _BIN_015
     s015 = b[0] + u * (b[1] + u * (b[2] + u * (b[3] + u * (b[4] + u * (b[5] + u * b[6])))))
     b = _BIN_035
     s035 = b[0] + u * (b[1] + u * (b[2] + u * (b[3] + u * (b[4] + u * (b[5] + u * b[6])))))
-    return (_EXP_015[biased - 1] * (_MANT_015[j] * s015),
-            _EXP_035[biased - 1] * (_MANT_035[j] * s035))
+    row = biased - np.uint64(1)
+    return _EXP_015[row] * (_MANT_015[j] * s015), _EXP_035[row] * (_MANT_035[j] * s035)
+
+
+@numba.njit(cache=True)
+def _dr_powers(d2):  # pragma: no cover - numba
+    """(d2^0.15, d2^0.35), i.e. (ΔR^0.3, ΔR^0.7) from ΔR² ≥ 0, to ~3 ulp
+    (:func:`_table_powers`); 0, subnormals, infinities and NaN take ``**``."""
+    if not (_SMALLEST_NORMAL <= d2 <= 1e300):
+        return d2**0.15, d2**0.35
+    return _table_powers(d2)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -201,24 +207,38 @@ def fast_dr(eta1, phi1, eta2, phi2):  # pragma: no cover - numba
     return math.sqrt(deta * deta + d * d)
 
 
+#: Taylor coefficients 1/k!: sinh to x¹⁷ (|x| ≤ 1, remainder < 1e-17), sin to x²¹ (|x| ≤ π/2).
+_S3, _S5, _S7, _S9 = 1 / 6, 1 / 120, 1 / 5040, 1 / 362880
+_S11, _S13, _S15, _S17 = 1 / 39916800, 1 / 6227020800, 1 / 1307674368000, 1 / 355687428096000
+_S19, _S21 = 1 / 121645100408832000, 1 / 51090942171709440000
+
+
+@numba.njit(cache=True, inline="always")
+def _sinh_series(x):  # pragma: no cover - numba
+    """sinh x for |x| ≤ 1, to ~1 ulp, branch-free."""
+    x2 = x * x
+    return x * (1.0 + x2 * (_S3 + x2 * (_S5 + x2 * (_S7 + x2 * (_S9 + x2 * (
+        _S11 + x2 * (_S13 + x2 * (_S15 + x2 * _S17))))))))
+
+
+@numba.njit(cache=True, inline="always")
+def _sin_series(x):  # pragma: no cover - numba
+    """sin x for |x| ≤ π/2, to ~1 ulp, branch-free."""
+    x2 = x * x
+    return x * (1.0 - x2 * (_S3 - x2 * (_S5 - x2 * (_S7 - x2 * (_S9 - x2 * (
+        _S11 - x2 * (_S13 - x2 * (_S15 - x2 * (_S17 - x2 * (_S19 - x2 * _S21))))))))))
+
+
 @numba.njit(cache=True)
 def _sinh_small(x):  # pragma: no cover - numba
-    """sinh x to ~1 ulp: Taylor series to x¹⁵ for |x| ≤ 0.5 (remainder < 5e-17), else math.sinh."""
-    if abs(x) > 0.5:
-        return math.sinh(x)
-    x2 = x * x
-    return x * (1.0 + x2 * (1 / 6 + x2 * (1 / 120 + x2 * (1 / 5040 + x2 * (
-        1 / 362880 + x2 * (1 / 39916800 + x2 * (1 / 6227020800 + x2 * (1 / 1307674368000))))))))
+    """sinh x: :func:`_sinh_series` for |x| ≤ 1, else math.sinh."""
+    return _sinh_series(x) if abs(x) <= 1.0 else math.sinh(x)
 
 
 @numba.njit(cache=True)
 def _sin_small(x):  # pragma: no cover - numba
-    """sin x to ~1 ulp: Taylor series to x¹⁵ for |x| ≤ 0.5, else math.sin."""
-    if abs(x) > 0.5:
-        return math.sin(x)
-    x2 = x * x
-    return x * (1.0 - x2 * (1 / 6 - x2 * (1 / 120 - x2 * (1 / 5040 - x2 * (
-        1 / 362880 - x2 * (1 / 39916800 - x2 * (1 / 6227020800 - x2 * (1 / 1307674368000))))))))
+    """sin x: :func:`_sin_series` for |x| ≤ π/2, else math.sin."""
+    return _sin_series(x) if abs(x) <= 1.5707963267948966 else math.sin(x)
 
 
 @numba.njit(cache=True)
@@ -317,12 +337,6 @@ def _pair_row_exact(i, p, e, f, m, mt, y, n, d2_out, a03):  # pragma: no cover -
     return row07, row03, mass
 
 
-#: Taylor coefficients: sinh to x¹⁷ (|x| ≤ 1, remainder < 1e-17), sin to x²¹ (|x| ≤ π/2).
-_S3, _S5, _S7, _S9 = 1 / 6, 1 / 120, 1 / 5040, 1 / 362880
-_S11, _S13, _S15, _S17 = 1 / 39916800, 1 / 6227020800, 1 / 1307674368000, 1 / 355687428096000
-_S19, _S21 = 1 / 121645100408832000, 1 / 51090942171709440000
-
-
 @numba.njit(cache=True, fastmath=_FAST, error_model="numpy", _nrt=False)
 def _pairs(p, e, f, m, mt, y, n, d2_out, a03):  # pragma: no cover - numba
     """One pass over the pairs i < k: fills ``d2_out`` (ΔR²) and ``a03`` (ΔR^0.3); returns
@@ -337,9 +351,6 @@ def _pairs(p, e, f, m, mt, y, n, d2_out, a03):  # pragma: no cover - numba
     e2_07 = 0.0
     e2_03 = 0.0
     mass_pairs = 0.0
-    one = np.uint64(1)
-    mantissa_shift = np.uint64(52 - _TABLE_BITS)
-    mantissa_index = np.uint64((1 << _TABLE_BITS) - 1)
     for i in range(n):
         pi_, ei, fi, mi, mti, yi = p[i], e[i], f[i], m[i], mt[i], y[i]
         row07 = 0.0
@@ -354,31 +365,17 @@ def _pairs(p, e, f, m, mt, y, n, d2_out, a03):  # pragma: no cover - numba
             d2 = deta * deta + dphi * dphi
             d2_out[i, k] = d2
             normal = (d2 >= _SMALLEST_NORMAL) & (d2 <= 1e300)
-            bits = np.uint64(_float_bits(d2 if normal else 1.0))
-            biased = bits >> np.uint64(52)
-            j = (bits >> mantissa_shift) & mantissa_index
-            mantissa = _bits_float(np.int64((bits & np.uint64(0x000FFFFFFFFFFFFF))
-                                            | np.uint64(0x3FF0000000000000)))
-            u = (mantissa - _CENTRE[j]) * _INV_CENTRE[j]
-            b = _BIN_015
-            s015 = b[0] + u * (b[1] + u * (b[2] + u * (b[3] + u * (b[4] + u * (b[5] + u * b[6])))))
-            b = _BIN_035
-            s035 = b[0] + u * (b[1] + u * (b[2] + u * (b[3] + u * (b[4] + u * (b[5] + u * b[6])))))
-            x03 = _EXP_015[biased - one] * (_MANT_015[j] * s015) if normal else 0.0
-            x07 = _EXP_035[biased - one] * (_MANT_035[j] * s035) if normal else 0.0
+            x03, x07 = _table_powers(d2 if normal else 1.0)
+            x03 = x03 if normal else 0.0
+            x07 = x07 if normal else 0.0
             a03[i, k] = x03
             row07 += p[k] * x07
             row03 += p[k] * x03
 
             pk, mk, mtk = p[k], m[k], mt[k]
             h = 0.5 * (yi - y[k])
-            h2 = h * h
-            sinh_dy = h * (1.0 + h2 * (_S3 + h2 * (_S5 + h2 * (_S7 + h2 * (_S9 + h2 * (
-                _S11 + h2 * (_S13 + h2 * (_S15 + h2 * _S17))))))))
-            g = 0.5 * dphi  # sin²(Δφ/2) is the same for Δφ and Δφ ± 2π
-            g2 = g * g
-            sin_dphi = g * (1.0 - g2 * (_S3 - g2 * (_S5 - g2 * (_S7 - g2 * (_S9 - g2 * (
-                _S11 - g2 * (_S13 - g2 * (_S15 - g2 * (_S17 - g2 * (_S19 - g2 * _S21))))))))))
+            sinh_dy = _sinh_series(h)
+            sin_dphi = _sin_series(0.5 * dphi)  # sin²(Δφ/2) is the same for Δφ and Δφ ± 2π
             denominator = mti * mtk + pi_ * pk
             numerator = mi * mi * (pk * pk) + mk * mk * (pi_ * pi_) + mi * mi * (mk * mk)
             mass_term = numerator / denominator if denominator > 0 else 0.0
