@@ -146,3 +146,17 @@ def test_energy_correlator_any_beta_matches_the_observables_and_the_definition()
             a["phi"] - b["phi"], 2 * math.pi)) ** 1.5 for i, a in enumerate(t) for b in t[i + 1:])
         want = want / total**2 if len(t) >= 2 else 0.0
         assert energy_correlator(assoc[j:j + 1], 2, 1.5)[0] == pytest.approx(want, rel=1e-12)
+
+
+def test_unpacked_layouts_give_the_same_result_as_packed_ones():
+    # jets after a cut and tracks in reverse event order are not plain list-offset layouts:
+    # they take the generic (awkward) path of the column extraction
+    _, jets, tracks = _generated(120)
+    cut_jets = jets[jets.pt > 25.0]
+    rev_jets, rev_tracks = cut_jets[::-1], tracks[::-1]
+    assert not isinstance(ak.to_layout(rev_jets), ak.contents.ListOffsetArray)
+    got = delta_r_track_observables(rev_jets, rev_tracks)
+    want = delta_r_track_observables(ak.to_packed(rev_jets), ak.to_packed(rev_tracks))
+    for g, w in zip(got, want, strict=True):
+        assert np.array_equal(g, w)
+    assert len(got[2]) == int(ak.sum(jets.pt > 25.0)) > 0
