@@ -2,30 +2,37 @@
 :mod:`hzx.processors.track_observables`.
 
 Layout: flat float64 arrays of the tracks (``pt, eta, phi, mass``), per-event offsets, one entry
-per jet for the jets. Each jet is handled by one call of :func:`_jet_observables` on contiguous
-per-jet buffers, so that every loop runs over consecutive memory:
+per jet for the jets. Jets are split into blocks (one per numba thread), and each block is worked
+through in batches of up to 128 jets (:func:`_observe_batch`), stage by stage over contiguous
+per-thread buffers:
 
-- per track: ΣpT, rapidity and transverse mass, the angularity term;
-- per pair (i < k): ΔR² once (kept for the clustering), ΔR^0.3 (kept for the triplets) and
-  ΔR^0.7 from ΔR² by a table-driven power (:func:`_dr_powers`), the pair term of the track
-  system's mass — a branch-free loop the compiler vectorises (:func:`_pairs`);
-- per triplet: the minimum of the three ΔR^0.3 of the pairs, vectorised (:func:`_e3_sum`);
-- τ₂: exclusive kT on a block of all beam and pair distances, each step a vectorised minimum
-  and one vectorised pass for its position, O(m) updates (:func:`_tau2_jet`).
+- association (:func:`_cone_tracks`): a vectorised pass classifies the event's tracks, the few
+  on the cone edge are decided exactly; the jet's tracks are copied into the batch in pT order;
+- per track: transverse mass, rapidity, the angularity term (:func:`_track_terms`);
+- per pair of the whole batch, in one branch-free loop vectorised across pairs and jets
+  (:func:`_pair_terms`): ΔR² (kept for the clustering), ΔR^0.3 (kept for the triplets) and
+  ΔR^0.7 from ΔR² without tables (:func:`_powers`), the pair term of the track system's mass;
+- per jet: the sums over its pairs; the triplets, the minimum of the three ΔR^0.3 of the pairs
+  (:func:`_e3_triangular`); τ₂ by exclusive kT (:func:`_kt_listed` for small jets, a scan in
+  list order; :func:`_kt_slotted` for larger ones, vectorised minima over a distance block).
 
-The per-jet functions are compiled without reference counting (``_nrt=False``): they allocate
-nothing, and the counting of their ~20 array arguments would cost more than a small jet's
-observables.
+Every number of a jet depends on its own tracks only, computed in a fixed order: the results do
+not depend on which jets share a batch, a block or a chunk: the loops across pairs neither
+reassociate nor contract (fused multiply-adds only as explicit instructions, the same in vector
+and scalar code), and the one reassociated sum (the triplets) depends on the jet's track count
+only.
 
 Accuracy: everything agrees with the spec's formulas to a few units in the last place, except
 where a cheaper form could decide a comparison differently from the literal one (a track on the
-cone edge, a near tie in the clustering, a track within 10⁻⁴ of the jet axis, a pair across the
-φ = ±π seam closer than 10⁻⁴): those cases are recomputed with the literal formula.
+cone edge, a near tie in the clustering, a track where cos a of the angularity leaves 1, a pair
+across the φ = ±π seam closer than 10⁻⁴): those cases are recomputed with the literal formula.
+ΔR^0.3 and ΔR^0.7 are the exact powers 3/20 and 7/20 of ΔR² (to ~2e-15); ``**`` with the double
+exponents 0.3 and 0.7 differs from them by |ln ΔR|·5e-17 relative.
 """
 
 from __future__ import annotations
 
-import decimal
+import fractions
 import math
 
 import numba
@@ -90,74 +97,83 @@ def _bits_float_compiled(bits):  # pragma: no cover - compiled
     return None
 
 
-#: Mantissa intervals of the power tables: [1, 2) cut into 2^7 pieces.
-_TABLE_BITS = 7
-_N_BINOMIAL = 7  # terms of (1 + u)^γ for |u| < 2^-8: remainder < 1e-18
+def _fma(a, b, c):
+    """a·b + c with one rounding (compiled: the FMA instruction, also in vectorised loops)."""
+    return float(fractions.Fraction(a) * fractions.Fraction(b) + fractions.Fraction(c))
 
 
-def _power_tables(gamma: float) -> tuple[np.ndarray, np.ndarray]:
-    """Tables for x^γ = 2^(eγ) · c_j^γ · (1 + u)^γ, x = 2^e · m, m ∈ [c_j ± 2^-8], u = m/c_j − 1.
+@intrinsic
+def _fma_intrinsic(typingctx, a, b, c):  # pragma: no cover - compiled
+    if not (a == b == c == types.float64):
+        return None
 
-    Returns (per biased exponent 1…2046: 2^((b − 1023)γ), per mantissa interval j: c_j^γ) for
-    the double γ. Computed in extended precision where numpy has it (x86: 64-bit mantissa, so
-    the entries are correctly rounded but for rare ties), else in 30-digit decimal arithmetic.
-    """
-    exponents = np.arange(-1022, 1024)
-    centres = 1.0 + (np.arange(2**_TABLE_BITS) + 0.5) / 2**_TABLE_BITS  # exact in binary
-    if np.finfo(np.longdouble).nmant >= 63:
-        wide = np.longdouble
-        by_exponent = np.power(wide(2), exponents.astype(wide) * wide(gamma))
-        by_mantissa = np.power(centres.astype(wide), wide(gamma))
-        return by_exponent.astype(np.float64), by_mantissa.astype(np.float64)
-    with decimal.localcontext() as context:  # pragma: no cover - platforms without long double
-        context.prec = 30
-        exact = decimal.Decimal(gamma)
-        by_exponent = np.array([float(decimal.Decimal(2) ** (int(e) * exact)) for e in exponents])
-        by_mantissa = np.array([float(decimal.Decimal(c) ** exact) for c in centres])
-    return by_exponent, by_mantissa
+    def codegen(context, builder, signature, args):
+        double = ir.DoubleType()
+        fma = builder.module.declare_intrinsic("llvm.fma", [double],
+                                               ir.FunctionType(double, [double] * 3))
+        return builder.call(fma, args)
+
+    return types.float64(types.float64, types.float64, types.float64), codegen
 
 
-def _binomial(gamma: float) -> np.ndarray:
-    coefficients = [1.0]
-    for k in range(1, _N_BINOMIAL):
-        coefficients.append(coefficients[-1] * (gamma - k + 1) / k)
-    return np.array(coefficients)
+@overload(_fma, inline="always")
+def _fma_compiled(a, b, c):  # pragma: no cover - compiled
+    return lambda a, b, c: _fma_intrinsic(float(a), float(b), float(c))
 
 
-_CENTRE = 1.0 + (np.arange(2**_TABLE_BITS) + 0.5) / 2**_TABLE_BITS
-_INV_CENTRE = 1.0 / _CENTRE
-_EXP_015, _MANT_015 = _power_tables(0.15)
-_EXP_035, _MANT_035 = _power_tables(0.35)
-_BIN_015 = _binomial(0.15)
-_BIN_035 = _binomial(0.35)
+_SQRT2 = 1.4142135623730951
+_LN2_OVER_20 = math.log(2.0) / 20.0
+_ROUNDER = 6755399441055744.0  # 1.5·2^52: adding it rounds to an integer held in the low bits
+_ROUNDER_BITS = 0x4338000000000000
+#: 1/(2k + 1): ln m = 2 atanh s = 2 Σ s^(2k+1)/(2k + 1), |s| ≤ 0.1716 (remainder < 3e-16)
+_L0, _L1, _L2, _L3, _L4, _L5, _L6, _L7, _L8, _L9 = (1.0 / (2 * k + 1) for k in range(10))
+#: 1/k!: exp z for |z| ≤ 0.37 (remainder < 1e-17)
+(_E0, _E1, _E2, _E3, _E4, _E5, _E6, _E7, _E8, _E9, _E10, _E11, _E12,
+ _E13) = (1.0 / math.factorial(k) for k in range(14))
 
 
 @numba.njit(cache=True, inline="always")
-def _table_powers(d2):  # pragma: no cover - numba
-    """(d2^0.15, d2^0.35) for a normal, finite d2 > 0, branch-free (so that it vectorises where
-    it is inlined): x = 2^e·m, 2^(eγ) and c^γ of the interval's centre c from tables, (m/c)^γ
-    from its binomial series (|m/c − 1| < 2^-8). Unsigned indices: no negative-index checks."""
+def _powers(d2):  # pragma: no cover - numba
+    """(d2^0.15, d2^0.35) for a normal, finite d2 > 0, branch-free and without table lookups
+    (so that it vectorises where it is inlined, and no gathers): t = d2^0.05 = 2^q ·
+    exp(0.05 ln m + r ln2 / 20) with d2 = 2^(20q + r) · m, m ∈ [√½, √2), r ∈ [−10, 9]; ln m from
+    its atanh series, exp from its Taylor series, both evaluated by Estrin's scheme with fused
+    multiply-adds; then t³ and t⁷. About 2e-15 relative."""
     bits = np.uint64(_float_bits(d2))
-    biased = bits >> np.uint64(52)
-    j = (bits >> np.uint64(52 - _TABLE_BITS)) & np.uint64((1 << _TABLE_BITS) - 1)
-    mantissa = _bits_float(np.int64((bits & np.uint64(0x000FFFFFFFFFFFFF))
-                                    | np.uint64(0x3FF0000000000000)))
-    u = (mantissa - _CENTRE[j]) * _INV_CENTRE[j]
-    b = _BIN_015
-    s015 = b[0] + u * (b[1] + u * (b[2] + u * (b[3] + u * (b[4] + u * (b[5] + u * b[6])))))
-    b = _BIN_035
-    s035 = b[0] + u * (b[1] + u * (b[2] + u * (b[3] + u * (b[4] + u * (b[5] + u * b[6])))))
-    row = biased - np.uint64(1)
-    return _EXP_015[row] * (_MANT_015[j] * s015), _EXP_035[row] * (_MANT_035[j] * s035)
+    exponent = np.int64(bits >> np.uint64(52)) - 1023
+    m = _bits_float(np.int64((bits & np.uint64(0x000FFFFFFFFFFFFF))
+                             | np.uint64(0x3FF0000000000000)))
+    big = m > _SQRT2
+    m = 0.5 * m if big else m
+    exponent_f = float(exponent) + (1.0 if big else 0.0)
+    s = (m - 1.0) / (m + 1.0)
+    s2 = s * s
+    s4 = s2 * s2
+    s8 = s4 * s4
+    low = _fma(_fma(_L3, s2, _L2), s4, _fma(_L1, s2, _L0))
+    high = _fma(_fma(_L9, s2, _L8), s8, _fma(_fma(_L7, s2, _L6), s4, _fma(_L5, s2, _L4)))
+    ln_m = 2.0 * s * _fma(high, s8, low)
+    q = math.floor((exponent_f + 10.5) * 0.05)
+    z = _fma(0.05, ln_m, (exponent_f - 20.0 * q) * _LN2_OVER_20)
+    z2 = z * z
+    z4 = z2 * z2
+    z8 = z4 * z4
+    r0 = _fma(_fma(_fma(_E7, z, _E6), z2, _fma(_E5, z, _E4)), z4,
+              _fma(_fma(_E3, z, _E2), z2, _fma(_E1, z, _E0)))
+    r1 = _fma(_fma(_E13, z, _E12), z4, _fma(_fma(_E11, z, _E10), z2, _fma(_E9, z, _E8)))
+    q_bits = _float_bits(q + _ROUNDER) - _ROUNDER_BITS
+    t = _fma(r1, z8, r0) * _bits_float((q_bits + 1023) << 52)
+    t3 = t * t * t
+    return t3, t3 * t3 * t
 
 
 @numba.njit(cache=True)
 def _dr_powers(d2):  # pragma: no cover - numba
-    """(d2^0.15, d2^0.35), i.e. (ΔR^0.3, ΔR^0.7) from ΔR² ≥ 0, to ~3 ulp
-    (:func:`_table_powers`); 0, subnormals, infinities and NaN take ``**``."""
+    """(d2^0.15, d2^0.35), i.e. (ΔR^0.3, ΔR^0.7) from ΔR² ≥ 0, to ~2e-15 relative
+    (:func:`_powers`); 0, subnormals, infinities and NaN take ``**``."""
     if not (_SMALLEST_NORMAL <= d2 <= 1e300):
         return d2**0.15, d2**0.35
-    return _table_powers(d2)
+    return _powers(d2)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -254,27 +270,6 @@ def _cos_small(x):  # pragma: no cover - numba
                 1 / 2432902008176640000 - x2 * (1 / 1124000727777607680000)))))))))))
 
 
-@numba.njit(cache=True)
-def inside_cone(eta1, phi1, eta2, phi2, r):  # pragma: no cover - numba
-    """ΔR(1, 2) < r, decided exactly as :func:`exact_dr` would, with trigonometry only when the
-    distance is within a relative 1e-9 of r (elsewhere the cheap value decides the same way)."""
-    deta = eta1 - eta2
-    if abs(deta) > r * (1.0 + 1e-9):
-        return False
-    d = phi1 - phi2
-    if d > math.pi:
-        d -= _TWO_PI
-    elif d < -math.pi:
-        d += _TWO_PI
-    if abs(d) <= math.pi:
-        approx = math.sqrt(deta * deta + d * d)
-        if approx > r * (1.0 + 1e-9):
-            return False
-        if approx < r * (1.0 - 1e-9):
-            return True
-    return exact_dr(eta1, phi1, eta2, phi2) < r
-
-
 # ---------------------------------------------------------------------------------------------
 # sums over pairs and triplets
 # ---------------------------------------------------------------------------------------------
@@ -316,79 +311,88 @@ def _mass_pair_term(pa, ma, mta, ya, pb, mb, mtb, yb, half_dphi):  # pragma: no 
     return 2.0 * mta * mtb * sinh_dy * sinh_dy + mass_term + 2.0 * pa * pb * sin_dphi * sin_dphi
 
 
-@numba.njit(cache=True, _nrt=False)
-def _pair_row_exact(i, p, e, f, m, mt, y, n, d2_out, a03):  # pragma: no cover - numba
-    """Row i of :func:`_pairs` (pairs i < k) in scalar code valid for any input: used where the
-    vectorised row flagged a pair outside its polynomials' ranges or across the φ seam."""
-    row07 = 0.0
-    row03 = 0.0
-    mass = 0.0
-    for k in range(i + 1, n):
-        deta = e[i] - e[k]
-        dphi = _wrapped_dphi(f[i], f[k])
+@numba.njit(cache=True, inline="always")
+def _pair_position(pairs, n, i, k):  # pragma: no cover - numba
+    """Index of the pair (i, k), i < k, of a jet's n tracks whose pairs start at ``pairs``:
+    (0, 1), (0, 2) … (0, n − 1), (1, 2) … — each row's pairs consecutive."""
+    return pairs + i * n - (i * (i + 1)) // 2 + (k - i - 1)
+
+
+@numba.njit(cache=True)
+def _pair_exact(a, c, p, e, f, m, mt, y):  # pragma: no cover - numba
+    """Pair (a, c) of :func:`_pair_terms` in scalar code valid for any input: (ΔR², ΔR^0.3,
+    ΔR^0.7, mass pair term). Used where the vectorised loop flagged the pair as outside its
+    polynomials' ranges or across the φ seam."""
+    deta = e[a] - e[c]
+    dphi = _wrapped_dphi(f[a], f[c])
+    d2 = deta * deta + dphi * dphi
+    x03, x07 = _dr_powers(d2)
+    mass = _mass_pair_term(p[a], m[a], mt[a], y[a], p[c], m[c], mt[c], y[c], 0.5 * (f[a] - f[c]))
+    return d2, x03, x07, mass
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _pair_terms(n_pairs, deta_d2, dphi_a03, half_dy_mass, pp_w07, mtmt_w03, mass_numerator,
+                flags):  # pragma: no cover - numba
+    """Every pair of a batch of jets in one branch-free loop over contiguous arrays, which the
+    compiler vectorises across pairs (and so across jets). In: Δη, the raw φ difference, half
+    the rapidity difference, pT_a pT_c, m_T,a m_T,c, and m_a² pT_c² + m_c² pT_a² + m_a² m_c²;
+    out, in place: ΔR², ΔR^0.3, the mass pair term of :func:`_mass_pair_term`, pT_a pT_c ΔR^0.7,
+    pT_a pT_c ΔR^0.3. Δφ is wrapped by selects, ΔR^β comes from :func:`_powers`, sinh and sin
+    from their series. A pair outside the series' ranges (|Δy| > 2), across the φ seam closer
+    than 1e-4, or with ΔR² subnormal, infinite or NaN is flagged for :func:`_pair_exact`.
+    Returns the number of flagged pairs. No reassociation or contraction: a pair's numbers are
+    the same in the vector body and in the scalar remainder of the loop."""
+    flagged = 0
+    for q in range(np.uint64(0), np.uint64(n_pairs)):
+        deta = deta_d2[q]
+        raw = dphi_a03[q]
+        h = half_dy_mass[q]
+        pp = pp_w07[q]
+        mtmt = mtmt_w03[q]
+        dphi = raw - _TWO_PI if raw > math.pi else raw
+        dphi = dphi + _TWO_PI if dphi < -math.pi else dphi
         d2 = deta * deta + dphi * dphi
-        d2_out[i, k] = d2
-        x03, x07 = _dr_powers(d2)
-        a03[i, k] = x03
-        row07 += p[k] * x07
-        row03 += p[k] * x03
-        mass += _mass_pair_term(p[i], m[i], mt[i], y[i], p[k], m[k], mt[k], y[k],
-                                0.5 * (f[i] - f[k]))
-    return row07, row03, mass
+        normal = (d2 >= _SMALLEST_NORMAL) & (d2 <= 1e300)
+        x03, x07 = _powers(d2 if normal else 1.0)
+        x03 = x03 if normal else 0.0
+        x07 = x07 if normal else 0.0
+        sinh_dy = _sinh_series(h)
+        sin_dphi = _sin_series(0.5 * dphi)  # sin²(Δφ/2) is the same for Δφ and Δφ ± 2π
+        denominator = mtmt + pp
+        mass_term = mass_numerator[q] / denominator if denominator > 0 else 0.0
+        deta_d2[q] = d2
+        dphi_a03[q] = x03
+        half_dy_mass[q] = (2.0 * mtmt * sinh_dy * sinh_dy + mass_term
+                           + 2.0 * pp * sin_dphi * sin_dphi)
+        pp_w07[q] = pp * x07
+        mtmt_w03[q] = pp * x03
+        seam_close = (dphi != raw) & (abs(dphi) < 1e-4)
+        flag = (abs(h) > 1.0) | seam_close | ((d2 != 0.0) != normal)  # 0: ΔR^β = 0
+        flags[q] = flag
+        flagged += flag
+    return flagged
 
 
-@numba.njit(cache=True, fastmath=_FAST, error_model="numpy", _nrt=False)
-def _pairs(p, e, f, m, mt, y, n, d2_out, a03):  # pragma: no cover - numba
-    """One pass over the pairs i < k: fills ``d2_out`` (ΔR²) and ``a03`` (ΔR^0.3); returns
-    (Σ pT_i pT_k ΔR^0.7, Σ pT_i pT_k ΔR^0.3, Σ of the mass pair terms of
-    :func:`_mass_pair_term`).
-
-    The k loop is branch-free so that it vectorises: Δφ wrapped by selects, ΔR^β from
-    :func:`_dr_powers`' tables, sinh and sin by their series. A row with a pair outside the
-    series' ranges (|Δy| > 2), across the φ seam closer than 1e-4, or with ΔR² subnormal,
-    infinite or NaN is flagged and redone by :func:`_pair_row_exact`.
-    """
-    e2_07 = 0.0
-    e2_03 = 0.0
-    mass_pairs = 0.0
-    for i in range(n):
-        pi_, ei, fi, mi, mti, yi = p[i], e[i], f[i], m[i], mt[i], y[i]
-        row07 = 0.0
-        row03 = 0.0
-        mass = 0.0
-        flags = 0
-        for k in range(np.uint64(i + 1), np.uint64(n)):
-            deta = ei - e[k]
-            raw = fi - f[k]
-            dphi = raw - _TWO_PI if raw > math.pi else raw
-            dphi = dphi + _TWO_PI if dphi < -math.pi else dphi
-            d2 = deta * deta + dphi * dphi
-            d2_out[i, k] = d2
-            normal = (d2 >= _SMALLEST_NORMAL) & (d2 <= 1e300)
-            x03, x07 = _table_powers(d2 if normal else 1.0)
-            x03 = x03 if normal else 0.0
-            x07 = x07 if normal else 0.0
-            a03[i, k] = x03
-            row07 += p[k] * x07
-            row03 += p[k] * x03
-
-            pk, mk, mtk = p[k], m[k], mt[k]
-            h = 0.5 * (yi - y[k])
-            sinh_dy = _sinh_series(h)
-            sin_dphi = _sin_series(0.5 * dphi)  # sin²(Δφ/2) is the same for Δφ and Δφ ± 2π
-            denominator = mti * mtk + pi_ * pk
-            numerator = mi * mi * (pk * pk) + mk * mk * (pi_ * pi_) + mi * mi * (mk * mk)
-            mass_term = numerator / denominator if denominator > 0 else 0.0
-            mass += (2.0 * mti * mtk * sinh_dy * sinh_dy + mass_term
-                     + 2.0 * pi_ * pk * sin_dphi * sin_dphi)
-            seam_close = (dphi != raw) & (abs(dphi) < 1e-4)
-            flags += (abs(h) > 1.0) | seam_close | ((d2 != 0.0) != normal)  # 0: ΔR^β = 0
-        if flags:
-            row07, row03, mass = _pair_row_exact(i, p, e, f, m, mt, y, n, d2_out, a03)
-        e2_07 += pi_ * row07
-        e2_03 += pi_ * row03
-        mass_pairs += mass
-    return e2_07, e2_03, mass_pairs
+@numba.njit(cache=True, fastmath=_FAST, _nrt=False)
+def _e3_triangular(p, base, n, a03, pairs):  # pragma: no cover - numba
+    """:func:`_e3_sum` of the n tracks p[base:base + n] whose ΔR^0.3 are stored in the
+    triangular pair order of :func:`_pair_position` from ``a03[pairs]``."""
+    s = 0.0
+    for i in range(n - 2):
+        for j in range(i + 1, n - 1):
+            # (i, j + 1 …) and (j, j + 1 …) are consecutive in the triangular order
+            row_i = np.uint64(_pair_position(pairs, n, i, j + 1))
+            row_j = np.uint64(_pair_position(pairs, n, j, j + 1))
+            aij = a03[_pair_position(pairs, n, i, j)]
+            tracks = np.uint64(base + j + 1)
+            inner = 0.0
+            for k in range(np.uint64(0), np.uint64(n - j - 1)):
+                x = a03[row_i + k] if a03[row_i + k] < a03[row_j + k] else a03[row_j + k]
+                x = aij if aij < x else x
+                inner += p[tracks + k] * x
+            s += p[base + i] * p[base + j] * inner
+    return s
 
 
 # ---------------------------------------------------------------------------------------------
@@ -396,33 +400,25 @@ def _pairs(p, e, f, m, mt, y, n, d2_out, a03):  # pragma: no cover - numba
 # ---------------------------------------------------------------------------------------------
 
 _INF_BITS = 0x7FF0000000000000
+#: Largest number of tracks clustered by :func:`_kt_listed`; more go to :func:`_kt_slotted`.
+_SMALL_KT = 12
 
 
 @numba.njit(cache=True, _nrt=False)
-def _exact_winner(m, n, rank, order, opt, oeta, ophi, r_sub):  # pragma: no cover - numba
-    """The reference loop's choice among the m objects, on exact distances, visiting them in
-    list order (ascending ``rank``, distinct values < n; ``order`` is scratch of n): i
-    ascending, d_iB before the d_ij of the same i, j ascending, first smallest. Returns the
-    slots (i, j or −1)."""
-    for r in range(n):
-        order[r] = -1
-    for slot in range(m):
-        order[rank[slot]] = slot
-    filled = 0
-    for r in range(n):
-        if order[r] >= 0:
-            order[filled] = order[r]
-            filled += 1
+def _exact_winner(m, order, opt, oeta, ophi, r_sub):  # pragma: no cover - numba
+    """The reference loop's choice among the m objects order[0…m−1] (list order), on exact
+    distances: i ascending, d_iB before the d_ij of the same i, j ascending, first smallest.
+    Returns their positions in ``order`` (a, b or −1); (−1, −1) when no distance compares."""
     best = np.inf
-    bi = -1
-    bj = -1
+    ba = -1
+    bb = -1
     for a in range(m):
         i = order[a]
         d_ib = opt[i] * opt[i]
         if d_ib < best:
             best = d_ib
-            bi = i
-            bj = -1
+            ba = a
+            bb = -1
         for b in range(a + 1, m):
             k = order[b]
             soft = min(opt[i], opt[k])
@@ -430,9 +426,95 @@ def _exact_winner(m, n, rank, order, opt, oeta, ophi, r_sub):  # pragma: no cove
             d_ik = soft * soft * (ratio * ratio)
             if d_ik < best:
                 best = d_ik
-                bi = i
-                bj = k
-    return bi, bj
+                ba = a
+                bb = b
+    return ba, bb
+
+
+@numba.njit(cache=True)
+def _merge(i, k, opt, oeta, ophi):  # pragma: no cover - numba
+    """Object k into object i (the earlier in list order), BIpt recombination as the
+    reference: pT summed, η pT-weighted, φ moved from i towards k by the pT fraction."""
+    pt_sum = opt[i] + opt[k]
+    eta_new = (opt[i] * oeta[i] + opt[k] * oeta[k]) / pt_sum
+    dphi_ik = wrap_phi(ophi[k] - ophi[i])
+    opt[i] = pt_sum
+    oeta[i] = eta_new
+    ophi[i] = wrap_phi(ophi[i] + dphi_ik * opt[k] / pt_sum)
+
+
+@numba.njit(cache=True, error_model="numpy", _nrt=False)
+def _kt_listed(n, d2, pairs, r_sub, opt, oeta, ophi, dist, order):  # pragma: no cover - numba
+    """Exclusive kT of the n ≥ 3 objects in opt, oeta, ophi down to two, for small n.
+
+    Objects stay in their slots; ``order`` lists the live slots in list order (always
+    ascending: a merged object keeps the earlier slot, a removed one leaves the list). dist[i·n
+    + k], i < k, holds d_ik and dist[i·n + i] d_iB. Each step scans the live distances in the
+    reference order keeping the smallest and the second smallest: a second within 1e-10
+    relative sends the step to :func:`_exact_winner`, so ties resolve as specified. Returns
+    the slots of the two axes."""
+    inv_r2 = 1.0 / (r_sub * r_sub)
+    for i in range(n):
+        order[i] = i
+        row = i * n
+        dist[row + i] = opt[i] * opt[i]
+        first = _pair_position(pairs, n, i, i + 1)
+        for k in range(i + 1, n):
+            soft = opt[i] if opt[i] < opt[k] else opt[k]
+            dist[row + k] = soft * soft * (d2[first + k - i - 1] * inv_r2)
+    m = n
+    while m > 2:
+        best = np.inf
+        second = np.inf
+        ba = -1
+        bb = -1
+        for a in range(m):
+            row = order[a] * n
+            v = dist[row + order[a]]
+            if v < best:
+                second = best
+                best = v
+                ba = a
+                bb = -1
+            elif v < second:
+                second = v
+            for b in range(a + 1, m):
+                v = dist[row + order[b]]
+                if v < best:
+                    second = best
+                    best = v
+                    ba = a
+                    bb = b
+                elif v < second:
+                    second = v
+        if second <= best * (1.0 + 1e-10):
+            ba, bb = _exact_winner(m, order, opt, oeta, ophi, r_sub)
+        if ba < 0:  # only NaN distances left
+            break
+        i = order[ba]
+        gone = ba
+        if bb >= 0:
+            _merge(i, order[bb], opt, oeta, ophi)
+            gone = bb
+        for a in range(gone, m - 1):
+            order[a] = order[a + 1]
+        m -= 1
+        if bb < 0:
+            continue
+        dist[i * n + i] = opt[i] * opt[i]
+        for a in range(m):
+            x = order[a]
+            if x == i:
+                continue
+            deta = oeta[i] - oeta[x]
+            dphi = _wrapped_dphi(ophi[i], ophi[x])
+            soft = opt[x] if opt[x] < opt[i] else opt[i]
+            d = soft * soft * ((deta * deta + dphi * dphi) * inv_r2)
+            if x > i:
+                dist[i * n + x] = d
+            else:
+                dist[x * n + i] = d
+    return order[0], order[1]
 
 
 @numba.njit(cache=True, _nrt=False)
@@ -456,40 +538,34 @@ def _vacate(x, m, n, dist, opt, oeta, ophi, rank):  # pragma: no cover - numba
 
 
 @numba.njit(cache=True, error_model="numpy", _nrt=False)
-def _tau2_jet(p, e, f, n, total, d2, r_sub, radius, opt, oeta, ophi, dist, rank,
-              order):  # pragma: no cover - numba
-    """τ₂ of n tracks (their ΔR² above the diagonal of ``d2``); :data:`SENTINEL` for n < 2.
+def _kt_slotted(n, d2, pairs, r_sub, opt, oeta, ophi, dist, rank,
+                order):  # pragma: no cover - numba
+    """Exclusive kT of the n objects in opt, oeta, ophi down to two, for larger n.
 
-    Exclusive kT, BIpt recombination, until two objects remain. The objects sit in slots
-    0…m−1; their distances in the rows 0…m−1 of an n-column block ``dist``: d_iB on the
-    diagonal, each d_ij once, above the diagonal (below it, and in columns ≥ m: inf). A step is
-    the smallest element of the rows in use — a vectorised minimum of the bit patterns (which
-    order non-negative doubles like their values), then one vectorised pass for its position
-    and the count of near ties — then the
-    removed object's slot is refilled from the last one (O(m)) and the merged object's row and
-    column recomputed. The list order of the reference loop is kept in ``rank``: the merged
-    object takes the place of the earlier of the two, as ``objs[i] = merged; del objs[j]``
-    does. The cached distances use the cheap Δφ (an ulp or two from atan2(sin, cos)): whenever
-    a second distance lies within a relative 1e-10 of the smallest, the step is decided on
-    exact distances in the reference order instead, so ties resolve as specified.
+    The objects sit in slots 0…m−1; their distances in the rows 0…m−1 of an n-column block
+    ``dist``: d_iB on the diagonal, each d_ij once, above the diagonal (below it, and in
+    columns ≥ m: inf). A step is the smallest element of the rows in use — a vectorised
+    minimum of the bit patterns (which order non-negative doubles like their values), then one
+    vectorised pass for its position and the count of near ties — then the removed object's
+    slot is refilled from the last one (O(m)) and the merged object's row and column
+    recomputed. The list order of the reference loop is kept in ``rank``: the merged object
+    takes the place of the earlier of the two, as ``objs[i] = merged; del objs[j]`` does. When
+    a second distance lies within a relative 1e-10 of the smallest, the step is decided by
+    :func:`_exact_winner`. The two axes end in slots 0 and 1.
     """
-    if n < 2:
-        return SENTINEL
-    if n == 2 and total > 0:  # the two tracks are the axes: every ΔR to the nearer one is 0
-        return 0.0
     inv_r2 = 1.0 / (r_sub * r_sub)
     for i in range(n):
-        opt[i] = p[i]
-        oeta[i] = e[i]
-        ophi[i] = f[i]
         rank[i] = i
-        pi_ = p[i]
+        pi_ = opt[i]
         row = i * n
-        for k in range(np.uint64(0), np.uint64(n)):  # whole rows, branch-free: vectorises
-            soft = pi_ if pi_ < p[k] else p[k]
-            d = soft * soft * (d2[i, k] * inv_r2)
-            d = pi_ * pi_ if k == i else d
-            dist[row + k] = np.inf if k < i else d
+        for k in range(i):
+            dist[row + k] = np.inf
+        dist[row + i] = pi_ * pi_
+        first = np.uint64(_pair_position(pairs, n, i, i + 1))
+        for k in range(np.uint64(0), np.uint64(n - i - 1)):  # contiguous: vectorises
+            pk = opt[np.uint64(i + 1) + k]
+            soft = pi_ if pi_ < pk else pk
+            dist[np.uint64(row + i + 1) + k] = soft * soft * (d2[first + k] * inv_r2)
     m = n
     while m > 2:
         size = np.uint64(m * n)
@@ -508,7 +584,20 @@ def _tau2_jet(p, e, f, n, total, d2, r_sub, radius, opt, oeta, ophi, dist, rank,
             at = q if _float_bits(v) == smallest else size
             first = at if at < first else first
         if close > 1:
-            bi, bj = _exact_winner(m, n, rank, order, opt, oeta, ophi, r_sub)
+            for r in range(n):
+                order[r] = -1
+            for slot in range(m):
+                order[rank[slot]] = slot
+            filled = 0
+            for r in range(n):
+                if order[r] >= 0:
+                    order[filled] = order[r]
+                    filled += 1
+            ba, bb = _exact_winner(m, order, opt, oeta, ophi, r_sub)
+            if ba < 0:
+                break
+            bi = order[ba]
+            bj = order[bb] if bb >= 0 else -1
         else:
             bi = np.int64(first) // n
             bj = np.int64(first) - bi * n
@@ -520,133 +609,233 @@ def _tau2_jet(p, e, f, n, total, d2, r_sub, radius, opt, oeta, ophi, dist, rank,
             _vacate(bi, m, n, dist, opt, oeta, ophi, rank)
             m -= 1
             continue
-        pt_sum = opt[bi] + opt[bj]
-        eta_new = (opt[bi] * oeta[bi] + opt[bj] * oeta[bj]) / pt_sum
-        dphi_ij = wrap_phi(ophi[bj] - ophi[bi])
-        phi_new = wrap_phi(ophi[bi] + dphi_ij * opt[bj] / pt_sum)
-        opt[bi] = pt_sum
-        oeta[bi] = eta_new
-        ophi[bi] = phi_new
+        _merge(bi, bj, opt, oeta, ophi)
         if bi == m - 1:  # the last slot moves into bj's place
             bi = bj
         _vacate(bj, m, n, dist, opt, oeta, ophi, rank)
         m -= 1
+        pt_sum = opt[bi]
         dist[bi * n + bi] = pt_sum * pt_sum
         for x in range(m):
             if x == bi:
                 continue
-            deta = eta_new - oeta[x]
-            dphi = _wrapped_dphi(phi_new, ophi[x])
+            deta = oeta[bi] - oeta[x]
+            dphi = _wrapped_dphi(ophi[bi], ophi[x])
             soft = opt[x] if opt[x] < pt_sum else pt_sum
             d = soft * soft * ((deta * deta + dphi * dphi) * inv_r2)
             if x > bi:
                 dist[bi * n + x] = d
             else:
                 dist[x * n + bi] = d
+    return 0, 1
+
+
+@numba.njit(cache=True, error_model="numpy", _nrt=False)
+def _tau2(p, e, f, base, n, total, d2, pairs, r_sub, radius, opt, oeta, ophi, dist, rank,
+          order):  # pragma: no cover - numba
+    """τ₂ of the n tracks p, e, f[base:base + n] (pT order; their ΔR² in ``d2`` from
+    ``pairs`` on, triangular order): exclusive kT with BIpt recombination to two axes
+    (:func:`_kt_listed` or :func:`_kt_slotted`), then Σ pT·min ΔR(axis) / (ΣpT · R).
+    :data:`SENTINEL` for n < 2; 0 for two tracks (each is an axis)."""
+    if n < 2:
+        return SENTINEL
+    if n == 2 and total > 0:
+        return 0.0
+    for i in range(n):
+        opt[i] = p[base + i]
+        oeta[i] = e[base + i]
+        ophi[i] = f[base + i]
+    if n <= _SMALL_KT:
+        s0, s1 = _kt_listed(n, d2, pairs, r_sub, opt, oeta, ophi, dist, order)
+    else:
+        s0, s1 = _kt_slotted(n, d2, pairs, r_sub, opt, oeta, ophi, dist, rank, order)
     numerator = 0.0
-    for t in range(n):
-        dr1 = fast_dr(e[t], f[t], oeta[0], ophi[0])
-        dr2 = fast_dr(e[t], f[t], oeta[1], ophi[1])
+    for t in range(base, base + n):
+        dr1 = fast_dr(e[t], f[t], oeta[s0], ophi[s0])
+        dr2 = fast_dr(e[t], f[t], oeta[s1], ophi[s1])
         numerator += p[t] * (dr1 if dr1 < dr2 else dr2)
     return numerator / (total * radius) if total > 0 else SENTINEL
 
 
 # ---------------------------------------------------------------------------------------------
-# one jet
+# batches of jets
 # ---------------------------------------------------------------------------------------------
 
+#: A batch holds up to this many jets, and closes early once its pairs reach _BATCH_PAIRS (so
+#: that its pair arrays stay in the core's cache).
+_BATCH_JETS = 128
+_BATCH_PAIRS = 4096
+
+
 @numba.njit(cache=True)
-def _workspace(max_n):  # pragma: no cover - numba
-    """Per-thread scratch, passed on as separate arrays (a view per jet would cost reference
-    counting): ΔR² and ΔR^0.3 matrices; pt, eta, phi, mass, m_T, y of the jet's tracks; pt, eta,
-    phi, the flat n × n distance block, list order and its scratch of the clustering's objects."""
+def _batch_workspace(max_n):  # pragma: no cover - numba
+    """Per-thread buffers of a batch of jets with at most ``max_n`` tracks each: per-jet track
+    and pair offsets; per track pt, eta, phi, mass, m_T, rapidity, angularity term; per pair
+    the two tracks, ΔR², ΔR^0.3, the two weighted powers, the mass term and a flag; the
+    clustering's objects (pt, eta, phi), distance block, list ranks and order."""
     size = max(max_n, 2)
-    return (np.zeros((size, size)), np.zeros((size, size)), np.zeros(size), np.zeros(size),
-            np.zeros(size), np.zeros(size), np.zeros(size), np.zeros(size), np.zeros(size),
-            np.zeros(size), np.zeros(size), np.zeros(size * size), np.zeros(size, dtype=np.int64),
+    n_tracks = _BATCH_JETS * size
+    n_pairs = _BATCH_PAIRS + size * (size - 1) // 2
+    return (np.zeros(_BATCH_JETS + 1, dtype=np.int64), np.zeros(_BATCH_JETS + 1, dtype=np.int64),
+            np.zeros((7, n_tracks)), np.zeros((2, n_pairs), dtype=np.int64),
+            np.zeros((6, n_pairs)), np.zeros(n_pairs, dtype=np.uint8),
+            np.zeros((3, size)), np.zeros(size * size), np.zeros(size, dtype=np.int64),
             np.zeros(size, dtype=np.int64))
 
 
-@numba.njit(cache=True, error_model="numpy", _nrt=False)
-def _jet_observables(jet_eta, jet_phi, n, radius, r_sub, out, j, d2, a03, p, e, f, m, mt, y,
-                     opt, oeta, ophi, dist, rank, order):  # pragma: no cover - numba
-    """The seven observables of jet j whose n tracks (pT order) are in p, e, f, m (pt, eta,
-    phi, mass); written into out[j] (OBSERVABLE_NAMES order). The other arrays are scratch."""
-    out[j, 0] = n
-    if n == 0:
-        for c in range(1, 7):
-            out[j, c] = SENTINEL
-        return
-    total = 0.0
-    numerator = 0.0
-    m_sum = 0.0
-    for t in range(n):
-        pt_t = p[t]
-        mass = m[t]
-        total += pt_t
-        mt_t = math.sqrt(pt_t * pt_t + mass * mass)
-        mt[t] = mt_t
-        if mass == 0 or n < 2:  # the rapidity only enters the pair terms
-            y[t] = e[t]
-        else:  # asinh(pz / m_T) as log((E + |pz|) / m_T): one exp and one log, exact to ~1 ulp
-            u = math.exp(min(max(e[t], -700.0), 700.0))
-            pz = pt_t * (0.5 * (u - 1.0 / u))
-            energy = math.sqrt(mt_t * mt_t + pz * pz)
-            rapidity = math.log((energy + abs(pz)) / mt_t)
-            y[t] = rapidity if pz >= 0 else -rapidity
-        m_sum += mass * mass
-        a = math.pi * fast_dr(e[t], f[t], jet_eta, jet_phi) / (2.0 * radius)
-        if a < 1e-4:  # where cos a leaves 1: decide 1 − cos a > 0 as the literal formula does
-            a = math.pi * exact_dr(e[t], f[t], jet_eta, jet_phi) / (2.0 * radius)
-            cos_a = math.cos(a)
+@numba.njit(cache=True, error_model="numpy")
+def _track_terms(jet_eta, jet_phi, j0, n_batch, track_offsets, p, e, f, m, mt, y, ang,
+                 radius):  # pragma: no cover - numba
+    """Per track of the batch: m_T, the rapidity (η for massless tracks and lone tracks: it only
+    enters the pair terms) and the angularity term pT·sin²a/(1 − cos a) = pT·(1 + cos a),
+    a = π ΔR(track, jet) / 2R, or 0 where 1 − cos a is not > 0."""
+    for b in range(n_batch):
+        jet_e = jet_eta[j0 + b]
+        jet_f = jet_phi[j0 + b]
+        n = track_offsets[b + 1] - track_offsets[b]
+        for t in range(track_offsets[b], track_offsets[b + 1]):
+            pt_t = p[t]
+            mass = m[t]
+            mt_t = math.sqrt(pt_t * pt_t + mass * mass)
+            mt[t] = mt_t
+            if mass == 0 or n < 2:
+                y[t] = e[t]
+            else:  # asinh(pz / m_T) as log((E + |pz|) / m_T): one exp and one log, ~1 ulp
+                u = math.exp(min(max(e[t], -700.0), 700.0))
+                pz = pt_t * (0.5 * (u - 1.0 / u))
+                energy = math.sqrt(mt_t * mt_t + pz * pz)
+                rapidity = math.log((energy + abs(pz)) / mt_t)
+                y[t] = rapidity if pz >= 0 else -rapidity
+            a = math.pi * fast_dr(e[t], f[t], jet_e, jet_f) / (2.0 * radius)
+            if 5e-9 < a < 2e-8:  # where cos a leaves 1 (a ≈ 1.05e-8): decide as the literal
+                a = math.pi * exact_dr(e[t], f[t], jet_e, jet_f) / (2.0 * radius)
+                cos_a = math.cos(a)
+            else:
+                cos_a = _cos_small(a)
+            ang[t] = pt_t * (1.0 + cos_a) if 1.0 - cos_a > 0 else 0.0
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _observe_batch(jet_eta, jet_phi, j0, n_batch, track_offsets, pair_offsets, tracks, pair_ends,
+                   pair_values, flags, objects, dist, rank, order, radius, r_sub,
+                   out):  # pragma: no cover - numba
+    """The seven observables of jets j0 … j0 + n_batch − 1, whose tracks (pT order) fill
+    tracks[0:4] (pt, eta, phi, mass) at track_offsets, into out[j] (OBSERVABLE_NAMES order):
+    per-track terms, then every pair of the batch in one vectorised loop, then per jet the
+    sums, the triplets and τ₂. Each jet's numbers depend on its own tracks only, in a fixed
+    order, whatever else shares the batch."""
+    p, e, f, m, mt, y, ang = (tracks[0], tracks[1], tracks[2], tracks[3], tracks[4], tracks[5],
+                              tracks[6])
+    _track_terms(jet_eta, jet_phi, j0, n_batch, track_offsets, p, e, f, m, mt, y, ang, radius)
+    first = pair_ends[0]
+    second = pair_ends[1]
+    d2, a03, mass_terms, w07, w03, mass_numerator = (pair_values[0], pair_values[1],
+                                                     pair_values[2], pair_values[3],
+                                                     pair_values[4], pair_values[5])
+    q = 0
+    for b in range(n_batch):  # the pairs' operands, contiguous for _pair_terms
+        pair_offsets[b] = q
+        end = track_offsets[b + 1]
+        for i in range(track_offsets[b], end):
+            pi_, ei, fi, yi, mti = p[i], e[i], f[i], y[i], mt[i]
+            mi2 = m[i] * m[i]
+            for k in range(i + 1, end):
+                first[q] = i
+                second[q] = k
+                d2[q] = ei - e[k]
+                a03[q] = fi - f[k]
+                mass_terms[q] = 0.5 * (yi - y[k])
+                w07[q] = pi_ * p[k]
+                w03[q] = mti * mt[k]
+                mk2 = m[k] * m[k]
+                mass_numerator[q] = mi2 * (p[k] * p[k]) + mk2 * (pi_ * pi_) + mi2 * mk2
+                q += 1
+    pair_offsets[n_batch] = q
+    if _pair_terms(q, d2, a03, mass_terms, w07, w03, mass_numerator, flags):
+        for q in range(pair_offsets[n_batch]):
+            if flags[q]:
+                a = first[q]
+                c = second[q]
+                d2[q], a03[q], x07, mass_terms[q] = _pair_exact(a, c, p, e, f, m, mt, y)
+                w07[q] = p[a] * p[c] * x07
+                w03[q] = p[a] * p[c] * a03[q]
+    opt, oeta, ophi = objects[0], objects[1], objects[2]
+    for b in range(n_batch):
+        j = j0 + b
+        base = track_offsets[b]
+        n = track_offsets[b + 1] - base
+        pairs = pair_offsets[b]
+        out[j, 0] = n
+        if n == 0:
+            for c in range(1, 7):
+                out[j, c] = SENTINEL
+            continue
+        total = 0.0
+        numerator = 0.0
+        m_sum = 0.0
+        for t in range(base, base + n):
+            total += p[t]
+            numerator += ang[t]
+            m_sum += m[t] * m[t]
+        out[j, 1] = fast_dr(jet_eta[j], jet_phi[j], e[base], f[base])
+        out[j, 2] = p[base] / total if total > 0 else SENTINEL
+        e2_07 = 0.0
+        e2_03 = 0.0
+        mass_pairs = 0.0
+        for q in range(pairs, pair_offsets[b + 1]):
+            e2_07 += w07[q]
+            e2_03 += w03[q]
+            mass_pairs += mass_terms[q]
+        m2 = m_sum + 2.0 * mass_pairs
+        m_sys = math.sqrt(m2) if m2 > 0 else 0.0
+        out[j, 3] = numerator / m_sys if (total > 0 and m_sys > 0) else SENTINEL
+        if n >= 2:
+            e2_07 = e2_07 / total**2
+            e2_03 = e2_03 / total**2
+            e3_03 = _e3_triangular(p, base, n, a03, pairs) / total**3 if n >= 3 else 0.0
         else:
-            cos_a = _cos_small(a)
-        if 1.0 - cos_a > 0:  # pT sin²a / (1 − cos a) = pT (1 + cos a), stable near a = 0
-            numerator += pt_t * (1.0 + cos_a)
-    out[j, 1] = fast_dr(jet_eta, jet_phi, e[0], f[0])
-    out[j, 2] = p[0] / total if total > 0 else SENTINEL
+            e2_07 = e2_03 = e3_03 = 0.0
+        out[j, 4] = e2_07 if e2_07 > 0 else SENTINEL
+        out[j, 5] = e3_03 / e2_03 if e2_03 > 0 else SENTINEL
+        out[j, 6] = _tau2(p, e, f, base, n, total, d2, pairs, r_sub, radius, opt, oeta, ophi,
+                          dist, rank, order)
 
-    e2_07, e2_03, mass_pairs = _pairs(p, e, f, m, mt, y, n, d2, a03)
-    m2 = m_sum + 2.0 * mass_pairs
-    m_sys = math.sqrt(m2) if m2 > 0 else 0.0
-    out[j, 3] = numerator / m_sys if (total > 0 and m_sys > 0) else SENTINEL
-    if n >= 2:
-        e2_07 = e2_07 / total**2
-        e2_03 = e2_03 / total**2
-        e3_03 = _e3_sum(p, n, a03) / total**3 if n >= 3 else 0.0
-    else:
-        e2_07 = e2_03 = e3_03 = 0.0
-    out[j, 4] = e2_07 if e2_07 > 0 else SENTINEL
-    out[j, 5] = e3_03 / e2_03 if e2_03 > 0 else SENTINEL
-    out[j, 6] = _tau2_jet(p, e, f, n, total, d2, r_sub, radius, opt, oeta, ophi, dist, rank,
-                          order)
-
-
-# ---------------------------------------------------------------------------------------------
-# many jets
-# ---------------------------------------------------------------------------------------------
 
 @numba.njit(cache=True, error_model="numpy", parallel=True)
 def listed_observables(jet_eta, jet_phi, offsets, pt, eta, phi, mass, radius, r_sub, out,
                        n_blocks):  # pragma: no cover - numba
     """Observables of jets whose tracks are given: jet j has tracks offsets[j]:offsets[j+1] of
-    the flat arrays, in pT order. ``n_blocks`` contiguous blocks of jets run in parallel."""
+    the flat arrays, in pT order. ``n_blocks`` contiguous blocks of jets run in parallel, each
+    in batches (:func:`_observe_batch`)."""
     n_jets = len(offsets) - 1
     max_n = 0
     for j in range(n_jets):
         max_n = max(max_n, offsets[j + 1] - offsets[j])
-    for b in numba.prange(n_blocks):
-        d2, a03, p, e, f, m, mt, y, opt, oeta, ophi, dist, rank, order = _workspace(max_n)
-        for j in range(b * n_jets // n_blocks, (b + 1) * n_jets // n_blocks):
-            start = offsets[j]
-            n = offsets[j + 1] - start
-            for t in range(n):
-                p[t] = pt[start + t]
-                e[t] = eta[start + t]
-                f[t] = phi[start + t]
-                m[t] = mass[start + t]
-            _jet_observables(jet_eta[j], jet_phi[j], n, radius, r_sub, out, j, d2, a03, p, e, f,
-                             m, mt, y, opt, oeta, ophi, dist, rank, order)
+    for block in numba.prange(n_blocks):
+        (track_offsets, pair_offsets, tracks, pair_ends, pair_values, flags, objects, dist, rank,
+         order) = _batch_workspace(max_n)
+        j0 = block * n_jets // n_blocks
+        end = (block + 1) * n_jets // n_blocks
+        while j0 < end:
+            n_batch = 0
+            n_tracks = 0
+            n_pairs = 0
+            while j0 + n_batch < end and n_batch < _BATCH_JETS and n_pairs < _BATCH_PAIRS:
+                start = offsets[j0 + n_batch]
+                n = offsets[j0 + n_batch + 1] - start
+                for s in range(n):
+                    tracks[0, n_tracks + s] = pt[start + s]
+                    tracks[1, n_tracks + s] = eta[start + s]
+                    tracks[2, n_tracks + s] = phi[start + s]
+                    tracks[3, n_tracks + s] = mass[start + s]
+                n_tracks += n
+                n_pairs += n * (n - 1) // 2
+                n_batch += 1
+                track_offsets[n_batch] = n_tracks
+            _observe_batch(jet_eta, jet_phi, j0, n_batch, track_offsets, pair_offsets, tracks,
+                           pair_ends, pair_values, flags, objects, dist, rank, order, radius,
+                           r_sub, out)
+            j0 += n_batch
 
 
 @numba.njit(cache=True)
@@ -671,6 +860,37 @@ def _sort_by_pt(idx, c, pt):  # pragma: no cover - numba
         idx[s + 1] = current
 
 
+@numba.njit(cache=True, error_model="numpy")
+def _cone_tracks(jet_e, jet_f, t0, t1, eta, phi, pt, r_assoc, codes,
+                 chosen):  # pragma: no cover - numba
+    """Tracks t0 … t1 − 1 with ΔR(track, jet) < r_assoc into ``chosen`` (stable pT order,
+    descending); returns their number. A vectorised pass classifies every track from the cheap
+    ΔR² (inside, outside, or within a relative 1e-9 of the edge / φ out of range / NaN); the
+    edge cases are decided by :func:`exact_dr`, as the spec's formula would."""
+    inner = (r_assoc * (1.0 - 1e-9)) ** 2
+    outer = (r_assoc * (1.0 + 1e-9)) ** 2
+    n = t1 - t0
+    for u in range(np.uint64(0), np.uint64(n)):
+        deta = eta[np.uint64(t0) + u] - jet_e
+        raw = phi[np.uint64(t0) + u] - jet_f
+        d = raw - _TWO_PI if raw > math.pi else raw
+        d = d + _TWO_PI if d < -math.pi else d
+        d2 = deta * deta + d * d
+        plain = abs(d) <= math.pi
+        codes[u] = np.uint8(1) if (plain & (d2 < inner)) else (
+            np.uint8(0) if (plain & (d2 > outer)) else np.uint8(2))
+    c = 0
+    for u in range(n):
+        code = codes[u]
+        chosen[c] = t0 + u  # written always, kept when counted: no branch for the usual codes
+        if code == 2:
+            c += exact_dr(eta[t0 + u], phi[t0 + u], jet_e, jet_f) < r_assoc
+        else:
+            c += code
+    _sort_by_pt(chosen, c, pt)
+    return c
+
+
 @numba.njit(cache=True, error_model="numpy", parallel=True)
 def associate_and_observe(jet_event, jet_eta, jet_phi, trk_offsets, pt, eta, phi, mass,
                           r_assoc, max_tracks, radius, r_sub, compute, counts, slots, index,
@@ -680,39 +900,49 @@ def associate_and_observe(jet_event, jet_eta, jet_phi, trk_offsets, pt, eta, phi
     Jet j (of event jet_event[j]) takes its event's tracks with ΔR < r_assoc, stably sorted by
     pT descending, the first ``max_tracks``: their flat indices go to
     index[slots[j]:slots[j] + counts[j]] (slots: per-jet capacity offsets) and, when
-    ``compute``, the seven observables to out[j].
+    ``compute``, the seven observables to out[j] (batches of :func:`_observe_batch`).
     """
     n_jets = len(jet_event)
     max_event = 0
     for ev in range(len(trk_offsets) - 1):
         max_event = max(max_event, trk_offsets[ev + 1] - trk_offsets[ev])
-    for b in numba.prange(n_blocks):
-        d2, a03, p, e, f, m, mt, y, opt, oeta, ophi, dist, rank, order = _workspace(
-            min(max_event, max_tracks) if compute else 0)
-        chosen = np.empty(max(max_event, 1), dtype=np.int64)
-        for j in range(b * n_jets // n_blocks, (b + 1) * n_jets // n_blocks):
-            ev = jet_event[j]
-            je, jp = jet_eta[j], jet_phi[j]
-            c = 0
-            for t in range(trk_offsets[ev], trk_offsets[ev + 1]):
-                if inside_cone(eta[t], phi[t], je, jp, r_assoc):
-                    chosen[c] = t
-                    c += 1
-            _sort_by_pt(chosen, c, pt)
-            n = min(c, max_tracks)
-            counts[j] = n
-            base = slots[j]
-            for s in range(n):
-                index[base + s] = chosen[s]
-            if compute:
+    for block in numba.prange(n_blocks):
+        (track_offsets, pair_offsets, tracks, pair_ends, pair_values, flags, objects, dist, rank,
+         order) = _batch_workspace(min(max_event, max_tracks) if compute else 0)
+        codes = np.empty(max(max_event, 1), dtype=np.uint8)
+        chosen = np.empty(max_event + 1, dtype=np.int64)
+        j0 = block * n_jets // n_blocks
+        end = (block + 1) * n_jets // n_blocks
+        while j0 < end:
+            n_batch = 0
+            n_tracks = 0
+            n_pairs = 0
+            while j0 + n_batch < end and n_batch < _BATCH_JETS and n_pairs < _BATCH_PAIRS:
+                j = j0 + n_batch
+                ev = jet_event[j]
+                c = _cone_tracks(jet_eta[j], jet_phi[j], trk_offsets[ev], trk_offsets[ev + 1],
+                                 eta, phi, pt, r_assoc, codes, chosen)
+                n = min(c, max_tracks)
+                counts[j] = n
+                base = slots[j]
                 for s in range(n):
-                    t = chosen[s]
-                    p[s] = pt[t]
-                    e[s] = eta[t]
-                    f[s] = phi[t]
-                    m[s] = mass[t]
-                _jet_observables(je, jp, n, radius, r_sub, out, j, d2, a03, p, e, f, m, mt, y,
-                                 opt, oeta, ophi, dist, rank, order)
+                    index[base + s] = chosen[s]
+                if compute:
+                    for s in range(n):
+                        t = chosen[s]
+                        tracks[0, n_tracks + s] = pt[t]
+                        tracks[1, n_tracks + s] = eta[t]
+                        tracks[2, n_tracks + s] = phi[t]
+                        tracks[3, n_tracks + s] = mass[t]
+                    n_tracks += n
+                    n_pairs += n * (n - 1) // 2
+                n_batch += 1
+                track_offsets[n_batch] = n_tracks
+            if compute:
+                _observe_batch(jet_eta, jet_phi, j0, n_batch, track_offsets, pair_offsets, tracks,
+                               pair_ends, pair_values, flags, objects, dist, rank, order, radius,
+                               r_sub, out)
+            j0 += n_batch
 
 
 @numba.njit(cache=True)
