@@ -8,8 +8,9 @@ Pure functions on awkward arrays. Conventions:
   (as :func:`associate_by_delta_r` returns them) for the observables.
 
 Everything is computed in float64. Undefined values are :data:`SENTINEL`. The work is done by
-the compiled kernels of :mod:`hzx.processors.track_kernels`, one pass per jet over contiguous
-buffers, jets split into blocks run on all numba threads. :func:`delta_r_track_observables`
+the compiled kernels of :mod:`hzx.processors.track_kernels`: jets split into blocks run on all
+numba threads, each block worked through in batches of jets, stage by stage over contiguous
+buffers (the pair terms of a whole batch in one vectorised loop). :func:`delta_r_track_observables`
 associates and computes in the same pass, without building the per-jet track lists.
 """
 
@@ -242,7 +243,7 @@ def jet_track_observables(jet_eta, jet_phi, tracks: ak.Array,
     -----
     Two quantities use algebraically identical but numerically stable forms of the spec's
     formulas: the track system's mass², Σ m_i² + 2 Σ_{i<j} (E_i E_j − p_i·p_j) with each pair
-    term written without cancellation (see :func:`hzx.processors.track_kernels._pairs`), and
+    term written without cancellation (see :func:`hzx.processors.track_kernels._pair_terms`), and
     the angularity term pT·sin²a/(1 − cos a) = pT·(1 + cos a) (for 1 − cos a > 0, else skipped,
     as specified). The literal forms lose every digit for collinear tracks and tracks close to
     the jet axis.
