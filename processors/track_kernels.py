@@ -801,6 +801,15 @@ def _observe_batch(jet_eta, jet_phi, j0, n_batch, track_offsets, pair_offsets, t
                           dist, rank, order)
 
 
+@numba.njit(cache=True, inline="always")
+def _put_track(tracks, slot, t, pt, eta, phi, mass):  # pragma: no cover - numba
+    """Track t of the flat arrays into the batch's track buffers at ``slot``."""
+    tracks[0, slot] = pt[t]
+    tracks[1, slot] = eta[t]
+    tracks[2, slot] = phi[t]
+    tracks[3, slot] = mass[t]
+
+
 @numba.njit(cache=True, error_model="numpy", parallel=True)
 def listed_observables(jet_eta, jet_phi, offsets, pt, eta, phi, mass, radius, r_sub, out,
                        n_blocks):  # pragma: no cover - numba
@@ -824,10 +833,7 @@ def listed_observables(jet_eta, jet_phi, offsets, pt, eta, phi, mass, radius, r_
                 start = offsets[j0 + n_batch]
                 n = offsets[j0 + n_batch + 1] - start
                 for s in range(n):
-                    tracks[0, n_tracks + s] = pt[start + s]
-                    tracks[1, n_tracks + s] = eta[start + s]
-                    tracks[2, n_tracks + s] = phi[start + s]
-                    tracks[3, n_tracks + s] = mass[start + s]
+                    _put_track(tracks, n_tracks + s, start + s, pt, eta, phi, mass)
                 n_tracks += n
                 n_pairs += n * (n - 1) // 2
                 n_batch += 1
@@ -929,11 +935,7 @@ def associate_and_observe(jet_event, jet_eta, jet_phi, trk_offsets, pt, eta, phi
                     index[base + s] = chosen[s]
                 if compute:
                     for s in range(n):
-                        t = chosen[s]
-                        tracks[0, n_tracks + s] = pt[t]
-                        tracks[1, n_tracks + s] = eta[t]
-                        tracks[2, n_tracks + s] = phi[t]
-                        tracks[3, n_tracks + s] = mass[t]
+                        _put_track(tracks, n_tracks + s, chosen[s], pt, eta, phi, mass)
                     n_tracks += n
                     n_pairs += n * (n - 1) // 2
                 n_batch += 1

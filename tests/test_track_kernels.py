@@ -136,21 +136,29 @@ def test_fused_association_matches_reference_with_a_small_track_cap():
     assert row == len(matrix)
 
 
-@pytest.mark.parametrize("n_blocks", [1, 2, 7])
-def test_results_do_not_depend_on_the_blocking(n_blocks):
+def _generated_flat():
+    """(jet η, jet φ, FlatTracks of their associated tracks) of generated events."""
     _, jets, tracks = _generated(200)
     flat_tracks = FlatTracks.from_awkward(ak.flatten(associate_by_delta_r(jets, tracks), axis=1))
     flat_jets = ak.flatten(jets, axis=1)
-    eta = np.asarray(flat_jets.eta, dtype=np.float64)
-    phi = np.asarray(flat_jets.phi, dtype=np.float64)
-    reference = np.empty((flat_tracks.n_jets, 7))
-    kernels.listed_observables(eta, phi, flat_tracks.offsets, flat_tracks.pt, flat_tracks.eta,
-                               flat_tracks.phi, flat_tracks.mass, 0.4, SUBJET_RADIUS, reference, 1)
-    out = np.empty_like(reference)
-    kernels.listed_observables(eta, phi, flat_tracks.offsets, flat_tracks.pt, flat_tracks.eta,
-                               flat_tracks.phi, flat_tracks.mass, 0.4, SUBJET_RADIUS, out,
-                               n_blocks)
-    assert np.array_equal(out, reference)
+    return (np.asarray(flat_jets.eta, dtype=np.float64),
+            np.asarray(flat_jets.phi, dtype=np.float64), flat_tracks)
+
+
+def _listed(eta, phi, flat, n_blocks=1, skip=0):
+    """listed_observables of the jets from ``skip`` on, in ``n_blocks`` blocks."""
+    begin = flat.offsets[skip]
+    out = np.empty((flat.n_jets - skip, 7))
+    kernels.listed_observables(eta[skip:], phi[skip:], flat.offsets[skip:] - begin,
+                               flat.pt[begin:], flat.eta[begin:], flat.phi[begin:],
+                               flat.mass[begin:], 0.4, SUBJET_RADIUS, out, n_blocks)
+    return out
+
+
+@pytest.mark.parametrize("n_blocks", [1, 2, 7])
+def test_results_do_not_depend_on_the_blocking(n_blocks):
+    eta, phi, flat = _generated_flat()
+    assert np.array_equal(_listed(eta, phi, flat, n_blocks), _listed(eta, phi, flat))
 
 
 def test_energy_correlator_any_beta_matches_the_observables_and_the_definition():
@@ -190,22 +198,10 @@ def test_unpacked_layouts_give_the_same_result_as_packed_ones():
 def test_results_do_not_depend_on_the_batch_a_jet_lands_in():
     # dropping leading jets moves every other jet to another place in its batch (and pairs
     # from the vector body of the pair loop into its scalar remainder): rows stay bit for bit
-    _, jets, tracks = _generated(200)
-    flat_tracks = FlatTracks.from_awkward(ak.flatten(associate_by_delta_r(jets, tracks), axis=1))
-    flat_jets = ak.flatten(jets, axis=1)
-    eta = np.asarray(flat_jets.eta, dtype=np.float64)
-    phi = np.asarray(flat_jets.phi, dtype=np.float64)
-    full = np.empty((flat_tracks.n_jets, 7))
-    kernels.listed_observables(eta, phi, flat_tracks.offsets, flat_tracks.pt, flat_tracks.eta,
-                               flat_tracks.phi, flat_tracks.mass, 0.4, SUBJET_RADIUS, full, 1)
+    eta, phi, flat = _generated_flat()
+    full = _listed(eta, phi, flat)
     for skip in (1, 3, 5, 77):
-        offsets = flat_tracks.offsets[skip:] - flat_tracks.offsets[skip]
-        begin = flat_tracks.offsets[skip]
-        part = np.empty((flat_tracks.n_jets - skip, 7))
-        kernels.listed_observables(eta[skip:], phi[skip:], offsets, flat_tracks.pt[begin:],
-                                   flat_tracks.eta[begin:], flat_tracks.phi[begin:],
-                                   flat_tracks.mass[begin:], 0.4, SUBJET_RADIUS, part, 1)
-        assert np.array_equal(part, full[skip:])
+        assert np.array_equal(_listed(eta, phi, flat, skip=skip), full[skip:])
 
 
 def _triangular_d2(eta, phi):
