@@ -123,6 +123,10 @@ def _fma_compiled(a, b, c):  # pragma: no cover - compiled
 
 _SQRT2 = 1.4142135623730951
 _LN2_OVER_20 = math.log(2.0) / 20.0
+#: ln 2 in two parts (fdlibm's): the high part has 21 trailing zero bits, so k·_LN2_HI is exact
+_LN2_HI = 6.93147180369123816490e-01
+_LN2_LO = 1.90821492927058770002e-10
+_INV_LN2 = 1.0 / math.log(2.0)
 _ROUNDER = 6755399441055744.0  # 1.5·2^52: adding it rounds to an integer held in the low bits
 _ROUNDER_BITS = 0x4338000000000000
 #: 1/(2k + 1): ln m = 2 atanh s = 2 Σ s^(2k+1)/(2k + 1), |s| ≤ 0.1716 (remainder < 3e-16)
@@ -133,36 +137,75 @@ _L0, _L1, _L2, _L3, _L4, _L5, _L6, _L7, _L8, _L9 = (1.0 / (2 * k + 1) for k in r
 
 
 @numba.njit(cache=True, inline="always")
-def _powers(d2):  # pragma: no cover - numba
-    """(d2^0.15, d2^0.35) for a normal, finite d2 > 0, branch-free and without table lookups
-    (so that it vectorises where it is inlined, and no gathers): t = d2^0.05 = 2^q ·
-    exp(0.05 ln m + r ln2 / 20) with d2 = 2^(20q + r) · m, m ∈ [√½, √2), r ∈ [−10, 9]; ln m from
-    its atanh series, exp from its Taylor series, both evaluated by Estrin's scheme with fused
-    multiply-adds; then t³ and t⁷. About 2e-15 relative."""
-    bits = np.uint64(_float_bits(d2))
-    exponent = np.int64(bits >> np.uint64(52)) - 1023
-    m = _bits_float(np.int64((bits & np.uint64(0x000FFFFFFFFFFFFF))
-                             | np.uint64(0x3FF0000000000000)))
-    big = m > _SQRT2
-    m = 0.5 * m if big else m
-    exponent_f = float(exponent) + (1.0 if big else 0.0)
+def _ln_series(m):  # pragma: no cover - numba
+    """ln m for m ∈ [√½, √2): 2 atanh s, s = (m − 1)/(m + 1), by Estrin's scheme with FMAs."""
     s = (m - 1.0) / (m + 1.0)
     s2 = s * s
     s4 = s2 * s2
     s8 = s4 * s4
     low = _fma(_fma(_L3, s2, _L2), s4, _fma(_L1, s2, _L0))
     high = _fma(_fma(_L9, s2, _L8), s8, _fma(_fma(_L7, s2, _L6), s4, _fma(_L5, s2, _L4)))
-    ln_m = 2.0 * s * _fma(high, s8, low)
-    q = math.floor((exponent_f + 10.5) * 0.05)
-    z = _fma(0.05, ln_m, (exponent_f - 20.0 * q) * _LN2_OVER_20)
+    return 2.0 * s * _fma(high, s8, low)
+
+
+@numba.njit(cache=True, inline="always")
+def _exp_series(z):  # pragma: no cover - numba
+    """exp z for |z| ≤ 0.37: Taylor to z¹³ by Estrin's scheme with FMAs."""
     z2 = z * z
     z4 = z2 * z2
     z8 = z4 * z4
     r0 = _fma(_fma(_fma(_E7, z, _E6), z2, _fma(_E5, z, _E4)), z4,
               _fma(_fma(_E3, z, _E2), z2, _fma(_E1, z, _E0)))
     r1 = _fma(_fma(_E13, z, _E12), z4, _fma(_fma(_E11, z, _E10), z2, _fma(_E9, z, _E8)))
-    q_bits = _float_bits(q + _ROUNDER) - _ROUNDER_BITS
-    t = _fma(r1, z8, r0) * _bits_float((q_bits + 1023) << 52)
+    return _fma(r1, z8, r0)
+
+
+@numba.njit(cache=True, inline="always")
+def _split(x):  # pragma: no cover - numba
+    """(e, m) with x = 2^e · m, m ∈ [√½, √2), e as a float, for a normal finite x > 0."""
+    bits = np.uint64(_float_bits(x))
+    exponent = np.int64(bits >> np.uint64(52)) - 1023
+    m = _bits_float(np.int64((bits & np.uint64(0x000FFFFFFFFFFFFF))
+                             | np.uint64(0x3FF0000000000000)))
+    big = m > _SQRT2
+    return float(exponent) + (1.0 if big else 0.0), (0.5 * m if big else m)
+
+
+@numba.njit(cache=True, inline="always")
+def _two_to(k):  # pragma: no cover - numba
+    """2^k for an integer-valued float k with |k| ≤ 1022."""
+    k_bits = _float_bits(k + _ROUNDER) - _ROUNDER_BITS
+    return _bits_float((k_bits + 1023) << 52)
+
+
+@numba.njit(cache=True, inline="always")
+def _exp(x):  # pragma: no cover - numba
+    """exp x for |x| ≤ 700, branch-free (vectorises): 2^k · exp r, r = x − k ln 2 (Cody–Waite,
+    two parts of ln 2), |r| ≤ ln2/2; ~1 ulp."""
+    k = (x * _INV_LN2 + _ROUNDER) - _ROUNDER
+    r = _fma(-k, _LN2_LO, _fma(-k, _LN2_HI, x))
+    return _exp_series(r) * _two_to(k)
+
+
+@numba.njit(cache=True, inline="always")
+def _ln(x):  # pragma: no cover - numba
+    """ln x for a normal finite x > 0, branch-free (vectorises); ~1 ulp."""
+    e, m = _split(x)
+    return _fma(e, _LN2_HI, _fma(e, _LN2_LO, _ln_series(m)))
+
+
+@numba.njit(cache=True, inline="always")
+def _powers(d2):  # pragma: no cover - numba
+    """(d2^0.15, d2^0.35) for a normal, finite d2 > 0, branch-free and without table lookups
+    (so that it vectorises where it is inlined, and no gathers): t = d2^0.05 = 2^q ·
+    exp(0.05 ln m + r ln2 / 20) with d2 = 2^(20q + r) · m, m ∈ [√½, √2), r ∈ [−10, 9]; ln m from
+    its atanh series, exp from its Taylor series, both evaluated by Estrin's scheme with fused
+    multiply-adds; then t³ and t⁷. About 2e-15 relative."""
+    exponent_f, m = _split(d2)
+    ln_m = _ln_series(m)
+    q = math.floor((exponent_f + 10.5) * 0.05)
+    z = _fma(0.05, ln_m, (exponent_f - 20.0 * q) * _LN2_OVER_20)
+    t = _exp_series(z) * _two_to(q)
     t3 = t * t * t
     return t3, t3 * t3 * t
 
@@ -217,10 +260,16 @@ def _wrapped_dphi(phi1, phi2):  # pragma: no cover - numba
 
 
 @numba.njit(cache=True)
-def fast_dr(eta1, phi1, eta2, phi2):  # pragma: no cover - numba
+def _fast_dr2(eta1, phi1, eta2, phi2):  # pragma: no cover - numba
+    """ΔR² of :func:`fast_dr`."""
     deta = eta1 - eta2
     d = _wrapped_dphi(phi1, phi2)
-    return math.sqrt(deta * deta + d * d)
+    return deta * deta + d * d
+
+
+@numba.njit(cache=True)
+def fast_dr(eta1, phi1, eta2, phi2):  # pragma: no cover - numba
+    return math.sqrt(_fast_dr2(eta1, phi1, eta2, phi2))
 
 
 #: Taylor coefficients 1/k!: sinh to x¹⁷ (|x| ≤ 1, remainder < 1e-17), sin to x²¹ (|x| ≤ π/2).
@@ -257,17 +306,23 @@ def _sin_small(x):  # pragma: no cover - numba
     return _sin_series(x) if abs(x) <= 1.5707963267948966 else math.sin(x)
 
 
-@numba.njit(cache=True)
-def _cos_small(x):  # pragma: no cover - numba
-    """cos x to ~1e-16 absolute: Taylor series to x²² for |x| ≤ 1.6 (π/2 = a track on the cone
-    edge of the angularity; remainder < 2e-19), else math.cos."""
-    if abs(x) > 1.6:
-        return math.cos(x)
+@numba.njit(cache=True, inline="always")
+def _cos_series(x):  # pragma: no cover - numba
+    """cos x to ~1e-16 absolute for |x| ≤ 1.6: Taylor series to x²² (π/2 = a track on the cone
+    edge of the angularity; remainder < 2e-19), branch-free."""
     x2 = x * x
     return 1.0 - x2 * (1 / 2 - x2 * (1 / 24 - x2 * (1 / 720 - x2 * (1 / 40320 - x2 * (
         1 / 3628800 - x2 * (1 / 479001600 - x2 * (1 / 87178291200 - x2 * (
             1 / 20922789888000 - x2 * (1 / 6402373705728000 - x2 * (
                 1 / 2432902008176640000 - x2 * (1 / 1124000727777607680000)))))))))))
+
+
+@numba.njit(cache=True)
+def _cos_small(x):  # pragma: no cover - numba
+    """cos x: :func:`_cos_series` for |x| ≤ 1.6, else math.cos."""
+    if abs(x) > 1.6:
+        return math.cos(x)
+    return _cos_series(x)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -443,6 +498,18 @@ def _merge(i, k, opt, oeta, ophi):  # pragma: no cover - numba
     ophi[i] = wrap_phi(ophi[i] + dphi_ik * opt[k] / pt_sum)
 
 
+@numba.njit(cache=True, inline="always")
+def _smaller(a, v):  # pragma: no cover - numba
+    """v if v < a else a: a NaN v never replaces a."""
+    return v if v < a else a
+
+
+@numba.njit(cache=True, inline="always")
+def _larger(a, v):  # pragma: no cover - numba
+    """a if a > v else v: a NaN v comes back (and then replaces nothing in :func:`_smaller`)."""
+    return a if a > v else v
+
+
 @numba.njit(cache=True, error_model="numpy", _nrt=False)
 def _kt_listed(n, d2, pairs, r_sub, opt, oeta, ophi, dist, order):  # pragma: no cover - numba
     """Exclusive kT of the n ≥ 3 objects in opt, oeta, ophi down to two, for small n.
@@ -468,25 +535,19 @@ def _kt_listed(n, d2, pairs, r_sub, opt, oeta, ophi, dist, order):  # pragma: no
         second = np.inf
         ba = -1
         bb = -1
-        for a in range(m):
+        for a in range(m):  # branch-free: the outcomes of these comparisons are data, not habits
             row = order[a] * n
             v = dist[row + order[a]]
-            if v < best:
-                second = best
-                best = v
-                ba = a
-                bb = -1
-            elif v < second:
-                second = v
+            second = _smaller(second, _larger(best, v))
+            ba = a if v < best else ba
+            bb = -1 if v < best else bb
+            best = _smaller(best, v)
             for b in range(a + 1, m):
                 v = dist[row + order[b]]
-                if v < best:
-                    second = best
-                    best = v
-                    ba = a
-                    bb = b
-                elif v < second:
-                    second = v
+                second = _smaller(second, _larger(best, v))
+                ba = a if v < best else ba
+                bb = b if v < best else bb
+                best = _smaller(best, v)
         if second <= best * (1.0 + 1e-10):
             ba, bb = _exact_winner(m, order, opt, oeta, ophi, r_sub)
         if ba < 0:  # only NaN distances left
@@ -499,7 +560,7 @@ def _kt_listed(n, d2, pairs, r_sub, opt, oeta, ophi, dist, order):  # pragma: no
         for a in range(gone, m - 1):
             order[a] = order[a + 1]
         m -= 1
-        if bb < 0:
+        if bb < 0 or m == 2:  # the last step's distances are not needed
             continue
         dist[i * n + i] = opt[i] * opt[i]
         for a in range(m):
@@ -650,10 +711,10 @@ def _tau2(p, e, f, base, n, total, d2, pairs, r_sub, radius, opt, oeta, ophi, di
     else:
         s0, s1 = _kt_slotted(n, d2, pairs, r_sub, opt, oeta, ophi, dist, rank, order)
     numerator = 0.0
-    for t in range(base, base + n):
-        dr1 = fast_dr(e[t], f[t], oeta[s0], ophi[s0])
-        dr2 = fast_dr(e[t], f[t], oeta[s1], ophi[s1])
-        numerator += p[t] * (dr1 if dr1 < dr2 else dr2)
+    for t in range(base, base + n):  # √ is monotonic: the smaller ΔR² gives the smaller ΔR
+        dr1 = _fast_dr2(e[t], f[t], oeta[s0], ophi[s0])
+        dr2 = _fast_dr2(e[t], f[t], oeta[s1], ophi[s1])
+        numerator += p[t] * math.sqrt(dr1 if dr1 < dr2 else dr2)
     return numerator / (total * radius) if total > 0 else SENTINEL
 
 
@@ -677,42 +738,85 @@ def _batch_workspace(max_n):  # pragma: no cover - numba
     n_tracks = _BATCH_JETS * size
     n_pairs = _BATCH_PAIRS + size * (size - 1) // 2
     return (np.zeros(_BATCH_JETS + 1, dtype=np.int64), np.zeros(_BATCH_JETS + 1, dtype=np.int64),
-            np.zeros((7, n_tracks)), np.zeros((2, n_pairs), dtype=np.int64),
-            np.zeros((6, n_pairs)), np.zeros(n_pairs, dtype=np.uint8),
+            np.zeros((9, n_tracks)), np.zeros((2, n_pairs), dtype=np.int64),
+            np.zeros((6, n_pairs)), np.zeros(max(n_pairs, n_tracks), dtype=np.uint8),
             np.zeros((3, size)), np.zeros(size * size), np.zeros(size, dtype=np.int64),
             np.zeros(size, dtype=np.int64))
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _track_terms(jet_eta, jet_phi, j0, n_batch, track_offsets, p, e, f, m, mt, y, ang,
-                 radius):  # pragma: no cover - numba
-    """Per track of the batch: m_T, the rapidity (η for massless tracks and lone tracks: it only
+def _track_exact(t, p, e, f, m, jet_e, jet_f, mt, y, ang, radius):  # pragma: no cover - numba
+    """Track t of :func:`_track_terms` in scalar code valid for any input (libm exp and log,
+    the exact ΔR where cos a leaves 1, math.cos beyond the series' range)."""
+    pt_t = p[t]
+    mass = m[t]
+    mt_t = math.sqrt(pt_t * pt_t + mass * mass)
+    mt[t] = mt_t
+    if mass == 0:
+        y[t] = e[t]
+    else:  # asinh(pz / m_T) as log((E + |pz|) / m_T)
+        u = math.exp(min(max(e[t], -700.0), 700.0))
+        pz = pt_t * (0.5 * (u - 1.0 / u))
+        energy = math.sqrt(mt_t * mt_t + pz * pz)
+        rapidity = math.log((energy + abs(pz)) / mt_t)
+        y[t] = rapidity if pz >= 0 else -rapidity
+    a = math.pi * fast_dr(e[t], f[t], jet_e, jet_f) / (2.0 * radius)
+    if 5e-9 < a < 2e-8:  # where cos a leaves 1 (a ≈ 1.05e-8): decide as the literal
+        a = math.pi * exact_dr(e[t], f[t], jet_e, jet_f) / (2.0 * radius)
+        cos_a = math.cos(a)
+    else:
+        cos_a = _cos_small(a)
+    ang[t] = pt_t * (1.0 + cos_a) if 1.0 - cos_a > 0 else 0.0
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _track_terms(n_tracks, tracks, flags, radius):  # pragma: no cover - numba
+    """Per track of the batch (rows of ``tracks``: pt, eta, phi, mass, then out m_T, rapidity,
+    angularity term, in the jet's eta, phi): m_T, the rapidity (η for massless tracks; it only
     enters the pair terms) and the angularity term pT·sin²a/(1 − cos a) = pT·(1 + cos a),
-    a = π ΔR(track, jet) / 2R, or 0 where 1 − cos a is not > 0."""
-    for b in range(n_batch):
-        jet_e = jet_eta[j0 + b]
-        jet_f = jet_phi[j0 + b]
-        n = track_offsets[b + 1] - track_offsets[b]
-        for t in range(track_offsets[b], track_offsets[b + 1]):
-            pt_t = p[t]
-            mass = m[t]
-            mt_t = math.sqrt(pt_t * pt_t + mass * mass)
-            mt[t] = mt_t
-            if mass == 0 or n < 2:
-                y[t] = e[t]
-            else:  # asinh(pz / m_T) as log((E + |pz|) / m_T): one exp and one log, ~1 ulp
-                u = math.exp(min(max(e[t], -700.0), 700.0))
-                pz = pt_t * (0.5 * (u - 1.0 / u))
-                energy = math.sqrt(mt_t * mt_t + pz * pz)
-                rapidity = math.log((energy + abs(pz)) / mt_t)
-                y[t] = rapidity if pz >= 0 else -rapidity
-            a = math.pi * fast_dr(e[t], f[t], jet_e, jet_f) / (2.0 * radius)
-            if 5e-9 < a < 2e-8:  # where cos a leaves 1 (a ≈ 1.05e-8): decide as the literal
-                a = math.pi * exact_dr(e[t], f[t], jet_e, jet_f) / (2.0 * radius)
-                cos_a = math.cos(a)
-            else:
-                cos_a = _cos_small(a)
-            ang[t] = pt_t * (1.0 + cos_a) if 1.0 - cos_a > 0 else 0.0
+    a = π ΔR(track, jet) / 2R, or 0 where 1 − cos a is not > 0.
+
+    One branch-free loop over the batch's tracks, which the compiler vectorises: exp and ln
+    from their series (:func:`_exp`, :func:`_ln`), Δφ wrapped by selects, cos a from
+    :func:`_cos_series`. Tracks outside those ranges (E + |pz| over m_T not a normal number,
+    across the φ seam closer than 1e-4, a in the band where cos a leaves 1, a > 1.6) are
+    flagged and redone by :func:`_track_exact`. No reassociation or contraction: a track's
+    numbers are the same in the vector body and in the scalar remainder."""
+    p, e, f, m, mt, y, ang, je, jf = (tracks[0], tracks[1], tracks[2], tracks[3], tracks[4],
+                                      tracks[5], tracks[6], tracks[7], tracks[8])
+    flagged = 0
+    for t in range(np.uint64(0), np.uint64(n_tracks)):
+        pt_t = p[t]
+        mass = m[t]
+        eta_t = e[t]
+        mt_t = math.sqrt(pt_t * pt_t + mass * mass)
+        x = -700.0 if eta_t < -700.0 else eta_t
+        x = 700.0 if x > 700.0 else x
+        u = _exp(x)
+        pz = pt_t * (0.5 * (u - 1.0 / u))
+        energy = math.sqrt(mt_t * mt_t + pz * pz)
+        w = (energy + abs(pz)) / mt_t
+        w_normal = (w >= _SMALLEST_NORMAL) & (w <= 1e300)
+        rapidity = _ln(w if w_normal else 1.0)
+        rapidity = rapidity if pz >= 0 else -rapidity
+        raw = f[t] - jf[t]
+        dphi = raw - _TWO_PI if raw > math.pi else raw
+        dphi = dphi + _TWO_PI if dphi < -math.pi else dphi
+        deta = eta_t - je[t]
+        a = math.pi * math.sqrt(deta * deta + dphi * dphi) / (2.0 * radius)
+        cos_a = _cos_series(a)
+        mt[t] = mt_t
+        y[t] = eta_t if mass == 0 else rapidity
+        ang[t] = pt_t * (1.0 + cos_a) if 1.0 - cos_a > 0 else 0.0
+        in_range = (abs(dphi) <= math.pi) & (a <= 1.6) & ((mass == 0) | w_normal)
+        seam_close = (dphi != raw) & (abs(dphi) < 1e-4)
+        flag = (in_range != True) | seam_close | ((a > 5e-9) & (a < 2e-8))  # noqa: E712
+        flags[t] = flag
+        flagged += flag
+    if flagged:
+        for t in range(n_tracks):
+            if flags[t]:
+                _track_exact(t, p, e, f, m, je[t], jf[t], mt, y, ang, radius)
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -726,7 +830,7 @@ def _observe_batch(jet_eta, jet_phi, j0, n_batch, track_offsets, pair_offsets, t
     order, whatever else shares the batch."""
     p, e, f, m, mt, y, ang = (tracks[0], tracks[1], tracks[2], tracks[3], tracks[4], tracks[5],
                               tracks[6])
-    _track_terms(jet_eta, jet_phi, j0, n_batch, track_offsets, p, e, f, m, mt, y, ang, radius)
+    _track_terms(track_offsets[n_batch], tracks, flags, radius)
     first = pair_ends[0]
     second = pair_ends[1]
     d2, a03, mass_terms, w07, w03, mass_numerator = (pair_values[0], pair_values[1],
@@ -802,12 +906,15 @@ def _observe_batch(jet_eta, jet_phi, j0, n_batch, track_offsets, pair_offsets, t
 
 
 @numba.njit(cache=True, inline="always")
-def _put_track(tracks, slot, t, pt, eta, phi, mass):  # pragma: no cover - numba
-    """Track t of the flat arrays into the batch's track buffers at ``slot``."""
+def _put_track(tracks, slot, t, pt, eta, phi, mass, jet_e, jet_f):  # pragma: no cover - numba
+    """Track t of the flat arrays, and its jet's η and φ, into the batch's track buffers at
+    ``slot``."""
     tracks[0, slot] = pt[t]
     tracks[1, slot] = eta[t]
     tracks[2, slot] = phi[t]
     tracks[3, slot] = mass[t]
+    tracks[7, slot] = jet_e
+    tracks[8, slot] = jet_f
 
 
 @numba.njit(cache=True, error_model="numpy", parallel=True)
@@ -833,7 +940,8 @@ def listed_observables(jet_eta, jet_phi, offsets, pt, eta, phi, mass, radius, r_
                 start = offsets[j0 + n_batch]
                 n = offsets[j0 + n_batch + 1] - start
                 for s in range(n):
-                    _put_track(tracks, n_tracks + s, start + s, pt, eta, phi, mass)
+                    _put_track(tracks, n_tracks + s, start + s, pt, eta, phi, mass,
+                               jet_eta[j0 + n_batch], jet_phi[j0 + n_batch])
                 n_tracks += n
                 n_pairs += n * (n - 1) // 2
                 n_batch += 1
@@ -867,12 +975,14 @@ def _sort_by_pt(idx, c, pt):  # pragma: no cover - numba
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _cone_tracks(jet_e, jet_f, t0, t1, eta, phi, pt, r_assoc, codes,
+def _cone_tracks(jet_e, jet_f, t0, t1, eta, phi, pt, r_assoc, codes, code_words,
                  chosen):  # pragma: no cover - numba
     """Tracks t0 … t1 − 1 with ΔR(track, jet) < r_assoc into ``chosen`` (stable pT order,
     descending); returns their number. A vectorised pass classifies every track from the cheap
     ΔR² (inside, outside, or within a relative 1e-9 of the edge / φ out of range / NaN); the
-    edge cases are decided by :func:`exact_dr`, as the spec's formula would."""
+    edge cases are decided by :func:`exact_dr`, as the spec's formula would. ``code_words`` views
+    ``codes`` eight at a time: most tracks of an event lie outside a given jet, and a word of
+    eight zero codes is skipped whole."""
     inner = (r_assoc * (1.0 - 1e-9)) ** 2
     outer = (r_assoc * (1.0 + 1e-9)) ** 2
     n = t1 - t0
@@ -885,14 +995,20 @@ def _cone_tracks(jet_e, jet_f, t0, t1, eta, phi, pt, r_assoc, codes,
         plain = abs(d) <= math.pi
         codes[u] = np.uint8(1) if (plain & (d2 < inner)) else (
             np.uint8(0) if (plain & (d2 > outer)) else np.uint8(2))
+    n_words = (n + 7) // 8
+    for u in range(n, 8 * n_words):
+        codes[u] = 0
     c = 0
-    for u in range(n):
-        code = codes[u]
-        chosen[c] = t0 + u  # written always, kept when counted: no branch for the usual codes
-        if code == 2:
-            c += exact_dr(eta[t0 + u], phi[t0 + u], jet_e, jet_f) < r_assoc
-        else:
-            c += code
+    for w in range(n_words):
+        if code_words[w] == 0:
+            continue
+        for u in range(8 * w, 8 * w + 8):
+            code = codes[u]
+            chosen[c] = t0 + u  # written always, kept when counted: no branch for the usual codes
+            if code == 2:
+                c += exact_dr(eta[t0 + u], phi[t0 + u], jet_e, jet_f) < r_assoc
+            else:
+                c += code
     _sort_by_pt(chosen, c, pt)
     return c
 
@@ -915,8 +1031,9 @@ def associate_and_observe(jet_event, jet_eta, jet_phi, trk_offsets, pt, eta, phi
     for block in numba.prange(n_blocks):
         (track_offsets, pair_offsets, tracks, pair_ends, pair_values, flags, objects, dist, rank,
          order) = _batch_workspace(min(max_event, max_tracks) if compute else 0)
-        codes = np.empty(max(max_event, 1), dtype=np.uint8)
-        chosen = np.empty(max_event + 1, dtype=np.int64)
+        codes = np.zeros(8 * (max_event // 8 + 1), dtype=np.uint8)
+        code_words = codes.view(np.uint64)
+        chosen = np.empty(max_event + 8, dtype=np.int64)
         j0 = block * n_jets // n_blocks
         end = (block + 1) * n_jets // n_blocks
         while j0 < end:
@@ -927,7 +1044,7 @@ def associate_and_observe(jet_event, jet_eta, jet_phi, trk_offsets, pt, eta, phi
                 j = j0 + n_batch
                 ev = jet_event[j]
                 c = _cone_tracks(jet_eta[j], jet_phi[j], trk_offsets[ev], trk_offsets[ev + 1],
-                                 eta, phi, pt, r_assoc, codes, chosen)
+                                 eta, phi, pt, r_assoc, codes, code_words, chosen)
                 n = min(c, max_tracks)
                 counts[j] = n
                 base = slots[j]
@@ -935,7 +1052,8 @@ def associate_and_observe(jet_event, jet_eta, jet_phi, trk_offsets, pt, eta, phi
                     index[base + s] = chosen[s]
                 if compute:
                     for s in range(n):
-                        _put_track(tracks, n_tracks + s, chosen[s], pt, eta, phi, mass)
+                        _put_track(tracks, n_tracks + s, chosen[s], pt, eta, phi, mass,
+                                   jet_eta[j], jet_phi[j])
                     n_tracks += n
                     n_pairs += n * (n - 1) // 2
                 n_batch += 1

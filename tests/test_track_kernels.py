@@ -10,7 +10,7 @@ import math
 import awkward as ak
 import numpy as np
 import pytest
-from delphes_fixtures import make_events, ref_associate, ref_observables, rel_close
+from delphes_fixtures import make_events, ref_associate, ref_observables, ref_tau2_axes, rel_close
 
 from hzx.processors import track_kernels as kernels
 from hzx.processors.track_observables import (
@@ -51,6 +51,82 @@ def test_fma_fallback_rounds_once():
     # 0.1·0.1 − 0.01 in one rounding: the exact residue of the doubles, not 0 or 1.7e-19
     want = float(fractions.Fraction(0.1) * fractions.Fraction(0.1) - fractions.Fraction(0.01))
     assert kernels._fma(0.1, 0.1, -0.01) == want != 0.1 * 0.1 - 0.01
+
+
+def _exact_exp(x: float) -> float:
+    with decimal.localcontext() as context:
+        context.prec = 40
+        return float(decimal.Decimal(x).exp())
+
+
+def _exact_ln(x: float) -> float:
+    with decimal.localcontext() as context:
+        context.prec = 40
+        return float(decimal.Decimal(x).ln())
+
+
+def test_exp_and_ln_series_are_correct_to_an_ulp_or_two():
+    # the per-track stage's rapidity: exp η for |η| ≤ 700, ln of (E + |pz|)/m_T ≥ 1 (4.5e-16
+    # relative: two ulp where the mantissa is large)
+    rng = np.random.default_rng(5)
+    xs = np.concatenate([[-700.0, -1.0, -0.3465, 0.0, 1e-300, 0.3466, 0.5, 2.5, 700.0],
+                         rng.uniform(-8, 8, 300), rng.uniform(-700, 700, 100)])
+    for x in xs:
+        want = _exact_exp(float(x))
+        assert abs(kernels._exp(float(x)) - want) <= 4.5e-16 * want, x
+    ws = np.concatenate([[2.2250738585072014e-308, 0.5, 1.0, 1.0 + 2.0**-52, 1.4142135623730951,
+                          1.4142135623730954, 2.0, 1e300],
+                         1.0 + rng.exponential(1e-6, 200), rng.uniform(1, 200, 200)])
+    for w in ws:
+        want = _exact_ln(float(w))
+        assert abs(kernels._ln(float(w)) - want) <= 4.5e-16 * abs(want) + 1e-320, w
+
+
+def _batch_tracks(rows: list[tuple[float, float, float, float, float, float]]) -> np.ndarray:
+    """The batch's track buffers (pt, eta, phi, mass, three outputs, jet eta, jet phi)."""
+    tracks = np.zeros((9, len(rows)))
+    for t, (pt, eta, phi, mass, jet_eta, jet_phi) in enumerate(rows):
+        tracks[[0, 1, 2, 3, 7, 8], t] = pt, eta, phi, mass, jet_eta, jet_phi
+    return tracks
+
+
+def test_vectorised_track_terms_agree_with_the_scalar_code_and_hand_back_the_rare_tracks():
+    rng = np.random.default_rng(8)
+    n = 203  # not a multiple of the vector width: the scalar remainder runs too
+    rows = [(rng.exponential(3.0), rng.uniform(-2.5, 2.5), rng.uniform(-math.pi, math.pi),
+             0.13957 if t % 3 else 0.0, 0.0, 0.0) for t in range(n)]
+    radii = 0.4 * np.sqrt(rng.uniform(0, 1, n))  # the tracks of ΔR-associated jets
+    angles = rng.uniform(-math.pi, math.pi, n)
+    rows = [(pt, eta, phi, m, eta + r * math.cos(angle),
+             math.remainder(phi + r * math.sin(angle), 2 * math.pi))
+            for (pt, eta, phi, m, _, _), r, angle in zip(rows, radii, angles, strict=True)]
+    rare = [
+        (5.0, 0.1, math.pi - 1e-6, 0.14, 0.1, -math.pi + 1e-6),      # φ seam closer than 1e-4
+        (5.0, 0.1, 0.3, 0.14, 0.1, 0.3 + 1e-8 * 0.8 / math.pi),      # a in the band where cos a leaves 1
+        (5.0, 0.1, 0.3, 0.14, 0.1 + 1.5, 0.3),                        # a > 1.6
+        (5.0, 800.0, 0.3, 0.14, 0.1, 0.3),                            # η beyond the exp clamp
+        (5.0, math.nan, 0.3, 0.14, 0.1, 0.3),                         # NaN
+        (0.0, 0.5, 0.3, 0.0, 0.5, 0.3),  # pT = m = 0 on the axis: no flag, y = η, term 0
+    ]
+    tracks = _batch_tracks(rows + rare)
+    flags = np.zeros(len(rows) + len(rare), dtype=np.uint8)
+    kernels._track_terms(len(rows) + len(rare), tracks, flags, 0.4)
+    assert flags[:n].sum() == 0
+    assert flags[n:].tolist() == [1, 1, 1, 1, 1, 0]
+    scalar = _batch_tracks(rows + rare)
+    for t in range(len(rows) + len(rare)):
+        kernels._track_exact(t, *scalar[:4], scalar[7, t], scalar[8, t], *scalar[4:7], 0.4)
+    # rare tracks: the scalar code itself; the others: m_T and the angularity bit for bit,
+    # the rapidity (exp and ln from series instead of libm) to a few ulp of (E + |pz|)/m_T
+    np.testing.assert_array_equal(tracks[4:7, n:], scalar[4:7, n:])
+    np.testing.assert_array_equal(tracks[[4, 6], :n], scalar[[4, 6], :n])
+    np.testing.assert_allclose(tracks[5, :n], scalar[5, :n], rtol=1e-15, atol=5e-16)
+    massless = np.array([row[3] == 0 for row in rows])
+    np.testing.assert_array_equal(tracks[5, :n][massless], tracks[1, :n][massless])
+    for t in np.nonzero(~massless)[0][:20]:  # against asinh(pz / m_T) from the definition
+        pt, eta, _, mass = tracks[:4, t]
+        want = math.asinh(pt * math.sinh(eta) / math.hypot(pt, mass))
+        assert tracks[5, t] == pytest.approx(want, rel=1e-15, abs=5e-16)
 
 
 @pytest.mark.parametrize("value", [0.0, 5e-324, math.inf])
@@ -236,3 +312,23 @@ def test_both_clusterings_find_the_same_axes(seed):
                                              order)
             axes.append(sorted([(opt[s], oeta[s], ophi[s]) for s in (s0, s1)]))
         assert axes[0] == axes[1], (n, seed)
+
+
+@pytest.mark.parametrize("position", [0, 2, -1])
+def test_a_track_with_nan_eta_takes_part_in_the_clustering_as_in_the_reference(position):
+    # its distances are NaN and never win, as `d < best` is False for the reference's loop
+    rng = np.random.default_rng(21)
+    for n in (3, 4, 6, 9, 12):
+        pt = np.sort(rng.exponential(4.0, n))[::-1].copy()
+        eta = rng.normal(0.0, 0.1, n)
+        phi = rng.normal(0.0, 0.1, n)
+        eta[position] = math.nan
+        d2 = _triangular_d2(eta, phi)
+        opt, oeta, ophi = pt.copy(), eta.copy(), phi.copy()
+        order = np.zeros(n, dtype=np.int64)
+        s0, s1 = kernels._kt_listed(n, d2, 0, SUBJET_RADIUS, opt, oeta, ophi, np.zeros(n * n),
+                                    order)
+        want = ref_tau2_axes([{"pt": a, "eta": b, "phi": c}
+                             for a, b, c in zip(pt, eta, phi, strict=True)])
+        np.testing.assert_allclose([(opt[s], oeta[s], ophi[s]) for s in (s0, s1)], want,
+                                   rtol=1e-12, equal_nan=True)
