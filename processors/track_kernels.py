@@ -737,11 +737,12 @@ def _batch_workspace(max_n):  # pragma: no cover - numba
     size = max(max_n, 2)
     n_tracks = _BATCH_JETS * size
     n_pairs = _BATCH_PAIRS + size * (size - 1) // 2
+    # np.empty: every entry is written before it is read, and zeroing would touch every page
     return (np.zeros(_BATCH_JETS + 1, dtype=np.int64), np.zeros(_BATCH_JETS + 1, dtype=np.int64),
-            np.zeros((9, n_tracks)), np.zeros((2, n_pairs), dtype=np.int64),
-            np.zeros((6, n_pairs)), np.zeros(max(n_pairs, n_tracks), dtype=np.uint8),
-            np.zeros((3, size)), np.zeros(size * size), np.zeros(size, dtype=np.int64),
-            np.zeros(size, dtype=np.int64))
+            np.empty((9, n_tracks)), np.empty((2, n_pairs), dtype=np.int64),
+            np.empty((6, n_pairs)), np.empty(max(n_pairs, n_tracks), dtype=np.uint8),
+            np.empty((3, size)), np.empty(size * size), np.empty(size, dtype=np.int64),
+            np.empty(size, dtype=np.int64))
 
 
 @numba.njit(cache=True, error_model="numpy")

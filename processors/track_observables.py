@@ -78,19 +78,21 @@ def _jagged_columns(records: ak.Array, fields: tuple[str, ...],
                     optional: tuple[str, ...] = ()) -> tuple[np.ndarray, list[np.ndarray]]:
     """(objects per entry, one contiguous float64 array per field) of ``[entry][object]``
     records; fields in ``optional`` that are absent come back as zeros. Plain layouts (list
-    offsets over a record of numpy buffers) are read directly, a few µs in all; anything else
-    goes through awkward's flatten."""
-    present = set(ak.fields(records))
+    offsets over a record of numpy buffers) are read from the layout's nodes directly, a few µs
+    in all (awkward's high-level functions cost tens of µs per call, which small chunks
+    notice); anything else goes through awkward's flatten."""
+    layout = records.layout if isinstance(records, ak.Array) else ak.to_layout(records)
+    plain = (isinstance(layout, ak.contents.ListOffsetArray)
+             and isinstance(layout.content, ak.contents.RecordArray))
+    present = set(layout.content.fields) if plain else set(ak.fields(records))
     missing = [name for name in fields if name not in present]
     if missing:
         raise ValueError(f"track observables: the records have no field {missing[0]!r}"
                          f" (fields: {', '.join(sorted(present))})")
-    layout = ak.to_layout(records)
-    if isinstance(layout, ak.contents.ListOffsetArray) and isinstance(
-            layout.content, ak.contents.RecordArray):
+    if plain:
         offsets = np.asarray(layout.offsets.data)
-        contents = [layout.content.content(name) if name in present else None
-                    for name in fields + optional]
+        by_name = dict(zip(layout.content.fields, layout.content.contents, strict=True))
+        contents = [by_name.get(name) for name in fields + optional]
         if all(c is None or (isinstance(c, ak.contents.NumpyArray) and c.data.ndim == 1)
                for c in contents):
             n = int(offsets[-1] - offsets[0])
