@@ -1017,13 +1017,16 @@ def _cone_tracks(jet_e, jet_f, t0, t1, eta, phi, pt, r_assoc, codes, code_words,
 @numba.njit(cache=True, error_model="numpy", parallel=True)
 def associate_and_observe(jet_event, jet_eta, jet_phi, trk_offsets, pt, eta, phi, mass,
                           r_assoc, max_tracks, radius, r_sub, compute, counts, slots, index,
-                          out, n_blocks):  # pragma: no cover - numba
+                          block_ranges, out, n_blocks):  # pragma: no cover - numba
     """ΔR association and (when ``compute``) the observables, jet by jet.
 
     Jet j (of event jet_event[j]) takes its event's tracks with ΔR < r_assoc, stably sorted by
-    pT descending, the first ``max_tracks``: their flat indices go to
-    index[slots[j]:slots[j] + counts[j]] (slots: per-jet capacity offsets) and, when
-    ``compute``, the seven observables to out[j] (batches of :func:`_observe_batch`).
+    pT descending, the first ``max_tracks``: counts[j] of them, and when ``compute`` the seven
+    observables go to out[j] (batches of :func:`_observe_batch`). Their flat indices are written
+    packed, jet after jet, block by block: block b's jets fill index[block_ranges[b, 0] :
+    block_ranges[b, 1]], starting at the capacity offset ``slots`` of its first jet (slots[j]:
+    room for min(tracks of the event, max_tracks) per jet before j), so that blocks never
+    overlap and only the used part of ``index`` is ever touched.
     """
     n_jets = len(jet_event)
     max_event = 0
@@ -1037,6 +1040,8 @@ def associate_and_observe(jet_event, jet_eta, jet_phi, trk_offsets, pt, eta, phi
         chosen = np.empty(max_event + 8, dtype=np.int64)
         j0 = block * n_jets // n_blocks
         end = (block + 1) * n_jets // n_blocks
+        written = slots[j0] if j0 < n_jets else 0
+        block_ranges[block, 0] = written
         while j0 < end:
             n_batch = 0
             n_tracks = 0
@@ -1048,9 +1053,9 @@ def associate_and_observe(jet_event, jet_eta, jet_phi, trk_offsets, pt, eta, phi
                                  eta, phi, pt, r_assoc, codes, code_words, chosen)
                 n = min(c, max_tracks)
                 counts[j] = n
-                base = slots[j]
                 for s in range(n):
-                    index[base + s] = chosen[s]
+                    index[written + s] = chosen[s]
+                written += n
                 if compute:
                     for s in range(n):
                         _put_track(tracks, n_tracks + s, chosen[s], pt, eta, phi, mass,
@@ -1064,21 +1069,7 @@ def associate_and_observe(jet_event, jet_eta, jet_phi, trk_offsets, pt, eta, phi
                                pair_ends, pair_values, flags, objects, dist, rank, order, radius,
                                r_sub, out)
             j0 += n_batch
-
-
-@numba.njit(cache=True)
-def compact(index, slots, counts):  # pragma: no cover - numba
-    """The used part of each jet's slot, jet after jet."""
-    total = 0
-    for j in range(len(counts)):
-        total += counts[j]
-    packed = np.empty(total, dtype=np.int64)
-    pos = 0
-    for j in range(len(counts)):
-        for s in range(counts[j]):
-            packed[pos] = index[slots[j] + s]
-            pos += 1
-    return packed
+        block_ranges[block, 1] = written
 
 
 @numba.njit(cache=True, error_model="numpy")

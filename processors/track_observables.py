@@ -116,18 +116,23 @@ def _associate(jets: ak.Array, tracks: ak.Array, r_assoc: float, max_tracks: int
         raise ValueError(f"associate_by_delta_r: max_tracks must be ≥ 0, got {max_tracks}")
     jet_event = np.repeat(np.arange(len(jet_counts), dtype=np.int64), jet_counts)
     n_jets = len(jet_event)
-    # each jet's slot holds at most min(tracks of its event, max_tracks) indices
+    # room for min(tracks of its event, max_tracks) indices per jet; each parallel block writes
+    # its jets' indices packed from its first jet's offset on (untouched room costs nothing)
     slots = _offsets(np.minimum(trk_counts, max_tracks)[jet_event])
     counts = np.zeros(n_jets, dtype=np.int64)
     index = np.empty(int(slots[-1]), dtype=np.int64)
     compute = radius is not None
     out = np.empty((n_jets if compute else 0, len(OBSERVABLE_NAMES)), dtype=np.float64)
-    if n_jets:
-        kernels.associate_and_observe(
-            jet_event, jet_eta, jet_phi, _offsets(trk_counts), pt, eta, phi, mass,
-            float(r_assoc), int(max_tracks), float(radius) if compute else JET_RADIUS,
-            SUBJET_RADIUS, compute, counts, slots[:-1], index, out, _n_blocks(n_jets))
-    return counts, kernels.compact(index, slots[:-1], counts), out if compute else None
+    if not n_jets:
+        return counts, index[:0], out if compute else None
+    n_blocks = _n_blocks(n_jets)
+    block_ranges = np.zeros((n_blocks, 2), dtype=np.int64)
+    kernels.associate_and_observe(
+        jet_event, jet_eta, jet_phi, _offsets(trk_counts), pt, eta, phi, mass,
+        float(r_assoc), int(max_tracks), float(radius) if compute else JET_RADIUS,
+        SUBJET_RADIUS, compute, counts, slots[:-1], index, block_ranges, out, n_blocks)
+    packed = np.concatenate([index[start:stop] for start, stop in block_ranges])
+    return counts, packed, out if compute else None
 
 
 def associated_track_indices(jets: ak.Array, tracks: ak.Array, r_assoc: float = 0.4,
