@@ -7,14 +7,18 @@ through in batches of up to 128 jets (:func:`_observe_batch`), stage by stage ov
 per-thread buffers:
 
 - association (:func:`_cone_tracks`): a vectorised pass classifies the event's tracks, the few
-  on the cone edge are decided exactly; the jet's tracks are copied into the batch in pT order;
-- per track: transverse mass, rapidity, the angularity term (:func:`_track_terms`);
+  on the cone edge are decided exactly; the jet's tracks are copied into the batch in pT order,
+  with the jet's η and φ beside each, and their indices written packed, block after block;
+- per track of the whole batch, in one branch-free vectorised loop (:func:`_track_terms`):
+  transverse mass, rapidity (exp and ln from their series, :func:`_exp`, :func:`_ln`), the
+  angularity term; tracks outside the series' ranges are redone by :func:`_track_exact`;
 - per pair of the whole batch, in one branch-free loop vectorised across pairs and jets
   (:func:`_pair_terms`): ΔR² (kept for the clustering), ΔR^0.3 (kept for the triplets) and
   ΔR^0.7 from ΔR² without tables (:func:`_powers`), the pair term of the track system's mass;
 - per jet: the sums over its pairs; the triplets, the minimum of the three ΔR^0.3 of the pairs
-  (:func:`_e3_triangular`); τ₂ by exclusive kT (:func:`_kt_listed` for small jets, a scan in
-  list order; :func:`_kt_slotted` for larger ones, vectorised minima over a distance block).
+  (:func:`_e3_triangular`); τ₂ by exclusive kT (:func:`_kt_listed` for small jets, a
+  branch-free scan in list order; :func:`_kt_slotted` for larger ones, vectorised minima over a
+  distance block).
 
 Every number of a jet depends on its own tracks only, computed in a fixed order: the results do
 not depend on which jets share a batch, a block or a chunk: the loops across pairs neither
@@ -26,6 +30,7 @@ Accuracy: everything agrees with the spec's formulas to a few units in the last 
 where a cheaper form could decide a comparison differently from the literal one (a track on the
 cone edge, a near tie in the clustering, a track where cos a of the angularity leaves 1, a pair
 across the φ = ±π seam closer than 10⁻⁴): those cases are recomputed with the literal formula.
+The rapidity takes exp and ln from series (~1 ulp each) instead of libm.
 ΔR^0.3 and ΔR^0.7 are the exact powers 3/20 and 7/20 of ΔR² (to ~2e-15); ``**`` with the double
 exponents 0.3 and 0.7 differs from them by |ln ΔR|·5e-17 relative.
 """
