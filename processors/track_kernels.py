@@ -816,7 +816,7 @@ def _track_terms(n_tracks, tracks, flags, radius):  # pragma: no cover - numba
         ang[t] = pt_t * (1.0 + cos_a) if 1.0 - cos_a > 0 else 0.0
         in_range = (abs(dphi) <= math.pi) & (a <= 1.6) & ((mass == 0) | w_normal)
         seam_close = (dphi != raw) & (abs(dphi) < 1e-4)
-        flag = (in_range != True) | seam_close | ((a > 5e-9) & (a < 2e-8))  # noqa: E712
+        flag = (not in_range) | seam_close | ((a > 5e-9) & (a < 2e-8))
         flags[t] = flag
         flagged += flag
     if flagged:
