@@ -15,7 +15,15 @@
 Usage::
 
     python benchmarks/bench_tracks.py [--events 4000] [--reference-jets 400]
-                                      [--generated 1500] [--quick]
+                                      [--generated 1500] [--threads 1,2,4] [--quick]
+                                      [--generated-dir DIR] [--no-h5-memory]
+                                      [--save-inputs DIR | --inputs DIR]
+
+``--save-inputs DIR`` keeps the jets and tracks of every sample (slim Delphes-layout files,
+Delphes' float32 values unchanged, and ``samples.json``) so that ``--inputs DIR`` can time the
+very same jets on another machine, one without Pythia 8 for instance (only numba, awkward and
+uproot are needed there, with ``--no-h5-memory``, which skips part 2 and its coffea run).
+``--threads`` adds the columnar rate at those numba thread counts (scaling).
 
 Writes ``benchmarks/results/bench_tracks.json``.
 """
@@ -25,6 +33,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import platform
 import sys
 import tempfile
@@ -39,9 +48,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 from delphes_fixtures import (  # noqa: E402
-    lower_tracks,
     make_events,
-    read_events,
     ref_associate,
     ref_observables,
     rel_close,
@@ -80,6 +87,45 @@ def warm_up(jets: ak.Array, tracks: ak.Array) -> float:
     return time.perf_counter() - start
 
 
+SLIM_FIELDS = {"Jet": ("PT", "Eta", "Phi"), "Track": ("PT", "Eta", "Phi", "Mass")}
+
+
+def save_slim(paths: list[Path], out: Path) -> Path:
+    """The jets and tracks of ``paths`` in one Delphes-layout file (what this benchmark reads)."""
+    import uproot
+
+    branches = {}
+    for name, fields in SLIM_FIELDS.items():
+        parts = [uproot.open(p)["Delphes"].arrays([f"{name}/{name}.{f}" for f in fields],
+                                                  library="ak") for p in paths]
+        arrays = ak.concatenate(parts)
+        branches[name] = ak.zip({f: arrays[f"{name}/{name}.{f}"] for f in fields})
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with uproot.recreate(out) as f:
+        f.mktree("Delphes", {k: v.type.content for k, v in branches.items()},
+                 counter_name=lambda c: f"{c}_size", field_name=lambda o, i: f"{o}/{o}.{i}")
+        f["Delphes"].extend(branches)
+    return out
+
+
+def save_inputs(samples: list[tuple[str, list[Path]]], directory: Path) -> None:
+    """Slim copies of every sample's files and ``samples.json`` (label → file) in ``directory``."""
+    index = []
+    for i, (label, paths) in enumerate(samples):
+        index.append({"label": label, "file": save_slim(paths, directory / f"sample{i}.root").name,
+                      "sources": [p.name for p in paths]})
+    (directory / "samples.json").write_text(json.dumps(index, indent=1) + "\n")
+
+
+def load_inputs(directory: Path) -> list[tuple[str, list[Path]]]:
+    """The samples saved by :func:`save_inputs`."""
+    index_path = directory / "samples.json"
+    if not index_path.exists():
+        raise SystemExit(f"--inputs {directory}: no samples.json there (write one with"
+                         " --save-inputs on a machine that can generate the samples)")
+    return [(row["label"], [directory / row["file"]]) for row in json.loads(index_path.read_text())]
+
+
 def _columnar_rate(jets: ak.Array, tracks: ak.Array, threads: int) -> tuple[float, float, int]:
     """(best, median) seconds of 7 runs on ``threads`` numba threads, and the number of jets."""
     import numba
@@ -97,32 +143,34 @@ def _columnar_rate(jets: ak.Array, tracks: ak.Array, threads: int) -> tuple[floa
     return min(times), float(np.median(times)), len(matrix)
 
 
-def _reference_rows(events: dict, reference_jets: int) -> tuple[list[list[float]], float]:
+def _reference_inputs(jets: ak.Array, tracks: ak.Array, reference_jets: int) -> list[tuple]:
+    """(jets, tracks) of the first events holding ``reference_jets`` jets, as Python dicts."""
+    n_events = int(np.searchsorted(np.cumsum(ak.num(jets)), reference_jets)) + 1
+    return list(zip(ak.to_list(jets[:n_events]), ak.to_list(tracks[:n_events]), strict=True))
+
+
+def _reference_rows(events: list[tuple], reference_jets: int) -> tuple[list[list[float]], float]:
     rows = []
     start = time.perf_counter()
-    for e, event_jets in enumerate(events["Jet"]):
-        event_tracks = lower_tracks(events["Track"][e])
-        for j in event_jets:
-            jet = {"eta": j["Eta"], "phi": j["Phi"]}
+    for event_jets, event_tracks in events:
+        for jet in event_jets:
             rows.append(ref_observables(jet, ref_associate(jet, event_tracks)))
         if len(rows) >= reference_jets:
             break
     return rows, time.perf_counter() - start
 
 
-def bench_throughput(label: str, paths: list[Path], reference_jets: int) -> dict:
-    """Columnar (all threads, one thread) vs the per-jet reference on the jets of ``paths``."""
+def bench_throughput(label: str, paths: list[Path], reference_jets: int,
+                     thread_counts: tuple[int, ...] = ()) -> dict:
+    """Columnar (all threads, one thread) vs the per-jet reference on the jets of ``paths``;
+    ``thread_counts``: further numba thread counts timed (best of 7, once) for the scaling."""
     import numba
 
     jets, tracks = load_arrays(paths)
     warm_up(jets, tracks)  # numba compilation (reported separately), not timed
     matrix = columnar(jets, tracks)
     threads = numba.get_num_threads()
-    events = {"Jet": [], "Track": []}
-    for path in paths:
-        more = read_events(path)
-        events["Jet"] += more["Jet"]
-        events["Track"] += more["Track"]
+    events = _reference_inputs(jets, tracks, reference_jets)
     # three rounds, each timing both sides, best of each kept: this shared machine has slow
     # spells of seconds, which must not fall on one side only
     best = median = best_1 = ref_time = math.inf
@@ -137,6 +185,8 @@ def bench_throughput(label: str, paths: list[Path], reference_jets: int) -> dict
                 for g, w in zip(got, want, strict=True))
     col_rate = n_jets / best
     col_rate_1 = n_jets / best_1
+    by_threads = {str(t): round(n_jets / _columnar_rate(jets, tracks, t)[0], 1)
+                  for t in thread_counts if 1 <= t <= threads}
     return {"sample": label, "events": len(jets), "jets": n_jets,
             "mean_tracks_per_jet": round(float(np.mean(matrix[:, 0])), 2),
             "threads": threads,
@@ -147,18 +197,24 @@ def bench_throughput(label: str, paths: list[Path], reference_jets: int) -> dict
             "reference_jets": len(ref_rows), "reference_seconds": round(ref_time, 4),
             "reference_jets_per_s": round(ref_rate, 1),
             "speedup": round(col_rate / ref_rate, 1),
-            "speedup_1thread": round(col_rate_1 / ref_rate, 1), "agree_1e-9": agree}
+            "speedup_1thread": round(col_rate_1 / ref_rate, 1),
+            "columnar_jets_per_s_by_threads": by_threads, "agree_1e-9": agree}
 
 
 def generated_samples(n_events: int, workdir: Path) -> list[tuple[str, list[Path]]]:
-    """H → Z a (m_a = 4 GeV) and Z+jets events from Pythia 8 and hzx's fast simulation."""
+    """H → Z a (m_a = 4 GeV) and Z+jets events from Pythia 8 and hzx's fast simulation, in
+    ``workdir``/hza and ``workdir``/zjets; a sample already there with ``n_events`` events (its
+    manifest says so) is reused."""
     from hzx.generation.jobs import generate
 
     samples = []
     for label, process, options in (("Pythia H→Za (m_a 4 GeV)", "hza", {"ma": 4.0}),
                                     ("Pythia Z+jets", "zjets", {})):
         out = workdir / process
-        generate(process, events=n_events, seed=11, out=out, **options)
+        manifests = sorted(out.glob("*.manifest.json"))
+        files = json.loads(manifests[0].read_text())["files"] if len(manifests) == 1 else []
+        if sum(f["events"] for f in files) != n_events:
+            generate(process, events=n_events, seed=11, out=out, **options)
         samples.append((label, sorted(out.glob("*.root"))))
     return samples
 
@@ -200,6 +256,17 @@ def bench_h5_memory(sizes: list[int], chunksize: int, workdir: Path) -> list[dic
     return out
 
 
+def _cpu_model() -> str:
+    """The CPU's model name (Linux), else what ``platform`` says."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -207,8 +274,20 @@ def main() -> int:
     parser.add_argument("--reference-jets", type=int, default=400)
     parser.add_argument("--generated", type=int, default=1500,
                         help="Pythia events per generated sample (0: skip)")
+    parser.add_argument("--generated-dir", type=Path, metavar="DIR",
+                        help="generate the Pythia samples into DIR and keep them (reused when"
+                             " DIR has them with --generated events)")
     parser.add_argument("--quick", action="store_true", help="small sizes (smoke test)")
+    parser.add_argument("--threads", default="",
+                        help="comma-separated numba thread counts also timed (scaling)")
+    parser.add_argument("--save-inputs", type=Path, metavar="DIR",
+                        help="keep every sample's jets and tracks in DIR (for --inputs)")
+    parser.add_argument("--inputs", type=Path, metavar="DIR",
+                        help="time the samples saved in DIR by --save-inputs (no generation)")
+    parser.add_argument("--no-h5-memory", action="store_true",
+                        help="skip the HDF5-writer memory part (needs coffea and Dask)")
     args = parser.parse_args()
+    thread_counts = tuple(int(t) for t in args.threads.split(",") if t.strip())
     sizes = [250, 1000, 4000] if not args.quick else [100, 400]
     n_events = args.events if not args.quick else 500
     reference_jets = args.reference_jets if not args.quick else 100
@@ -216,16 +295,28 @@ def main() -> int:
         workdir = Path(tmp)
         small = make_events(30, seed=1, tracks_per_jet=16.0)
         compile_seconds = warm_up(*load_arrays(write_delphes(workdir / "warm.root", small)))
-        samples = generated_samples(args.generated if not args.quick else 100, workdir) \
-            if args.generated else []
-        for tracks_per_jet in (6.0, 16.0, 26.0):
-            path = write_delphes(workdir / f"bench{tracks_per_jet}.root",
-                                 make_events(n_events, seed=99, tracks_per_jet=tracks_per_jet))
-            samples.append((f"synthetic, {tracks_per_jet:g} tracks/jet generated", [path]))
-        throughput = [bench_throughput(label, paths, reference_jets) for label, paths in samples]
-        memory = bench_h5_memory(sizes, 250 if not args.quick else 100, workdir)
-    result = {"machine": {"python": platform.python_version(), "cpu": platform.processor(),
-                          "machine": platform.machine()},
+        if args.inputs:
+            samples = load_inputs(args.inputs)
+        else:
+            samples = generated_samples(args.generated if not args.quick else 100,
+                                        args.generated_dir or workdir) if args.generated else []
+            for tracks_per_jet in (6.0, 16.0, 26.0):
+                path = write_delphes(workdir / f"bench{tracks_per_jet}.root",
+                                     make_events(n_events, seed=99, tracks_per_jet=tracks_per_jet))
+                samples.append((f"synthetic, {tracks_per_jet:g} tracks/jet generated", [path]))
+        if args.save_inputs:
+            save_inputs(samples, args.save_inputs)
+        throughput = [bench_throughput(label, paths, reference_jets, thread_counts)
+                      for label, paths in samples]
+        memory = [] if args.no_h5_memory else \
+            bench_h5_memory(sizes, 250 if not args.quick else 100, workdir)
+    import numba
+
+    result = {"machine": {"python": platform.python_version(), "cpu": _cpu_model(),
+                          "machine": platform.machine(), "cores": os.cpu_count(),
+                          "numba": numba.__version__, "numpy": np.__version__,
+                          "awkward": ak.__version__},
+              "inputs": str(args.inputs) if args.inputs else "generated in this run",
               "numba_compile_or_cache_load_seconds": round(compile_seconds, 3),
               "throughput": throughput, "h5_writer_memory": memory}
     outdir = ROOT / "benchmarks" / "results"
@@ -242,6 +333,9 @@ def main() -> int:
               f" | reference {t['reference_jets_per_s']:>7.1f} jets/s ({t['reference_jets']} jets)"
               f" | speed-up {t['speedup']}× (1 thread {t['speedup_1thread']}×)"
               f" | agree 1e-9: {t['agree_1e-9']}")
+        if t["columnar_jets_per_s_by_threads"]:
+            print("    columnar jets/s by threads: " + ", ".join(
+                f"{k}: {v:.0f}" for k, v in t["columnar_jets_per_s_by_threads"].items()))
     for row in memory:
         print(f"h5 writer: {row['events']:>6} events, {row['jets']:>6} jets, {row['chunks']:>3} chunks:"
               f" peak {row['writer_peak_MiB']} MiB, {row['write_seconds']} s")

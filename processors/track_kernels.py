@@ -1019,6 +1019,24 @@ def _cone_tracks(jet_e, jet_f, t0, t1, eta, phi, pt, r_assoc, codes, code_words,
     return c
 
 
+@numba.njit(cache=True)
+def jet_layout(jet_counts, trk_counts, max_tracks, jet_event, slots):  # pragma: no cover - numba
+    """For jets listed event by event (jet_counts per event): jet_event[j], the event of jet j,
+    and slots[j], the room for track indices before jet j when each jet gets min(tracks of its
+    event, max_tracks) (slots has one more entry: the total). One pass; numpy's repeat, gather
+    and cumsum take ~10× longer on a chunk's jets, time spent before the parallel part starts."""
+    j = 0
+    room = 0
+    for ev in range(len(jet_counts)):
+        per_jet = min(trk_counts[ev], max_tracks)
+        for _ in range(jet_counts[ev]):
+            jet_event[j] = ev
+            slots[j] = room
+            room += per_jet
+            j += 1
+    slots[j] = room
+
+
 @numba.njit(cache=True, error_model="numpy", parallel=True)
 def associate_and_observe(jet_event, jet_eta, jet_phi, trk_offsets, pt, eta, phi, mass,
                           r_assoc, max_tracks, radius, r_sub, compute, counts, slots, index,

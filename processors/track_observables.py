@@ -114,11 +114,12 @@ def _associate(jets: ak.Array, tracks: ak.Array, r_assoc: float, max_tracks: int
                          f" ({len(jet_counts)} and {len(trk_counts)})")
     if max_tracks < 0:
         raise ValueError(f"associate_by_delta_r: max_tracks must be ≥ 0, got {max_tracks}")
-    jet_event = np.repeat(np.arange(len(jet_counts), dtype=np.int64), jet_counts)
-    n_jets = len(jet_event)
+    n_jets = int(jet_counts.sum())
+    jet_event = np.empty(n_jets, dtype=np.int64)
     # room for min(tracks of its event, max_tracks) indices per jet; each parallel block writes
     # its jets' indices packed from its first jet's offset on (untouched room costs nothing)
-    slots = _offsets(np.minimum(trk_counts, max_tracks)[jet_event])
+    slots = np.empty(n_jets + 1, dtype=np.int64)
+    kernels.jet_layout(jet_counts, trk_counts, int(max_tracks), jet_event, slots)
     counts = np.zeros(n_jets, dtype=np.int64)
     index = np.empty(int(slots[-1]), dtype=np.int64)
     compute = radius is not None

@@ -195,6 +195,17 @@ def test_fused_association_equals_the_two_steps_exactly():
     assert len(index) == counts.sum()
 
 
+def test_jet_layout_gives_each_jet_its_event_and_room_for_its_capped_tracks():
+    jets_per_event = np.array([2, 0, 1, 3, 0], dtype=np.int64)
+    tracks_per_event = np.array([5, 9, 0, 60, 4], dtype=np.int64)
+    jet_event = np.full(6, -1, dtype=np.int64)
+    slots = np.full(7, -1, dtype=np.int64)
+    kernels.jet_layout(jets_per_event, tracks_per_event, 50, jet_event, slots)
+    assert jet_event.tolist() == [0, 0, 2, 3, 3, 3]
+    # 5, 5, 0, then min(60, 50) three times
+    assert slots.tolist() == [0, 5, 10, 10, 60, 110, 160]
+
+
 def test_fused_association_matches_reference_with_a_small_track_cap():
     events, jets, tracks = _generated(60, tracks_per_jet=9.0)
     counts, _, matrix = delta_r_track_observables(jets, tracks, 0.4, 4)
