@@ -55,24 +55,31 @@ from delphes_fixtures import (  # noqa: E402
     write_delphes,
 )
 
+from hzx.generation.writers import write_delphes_tree  # noqa: E402
 from hzx.processors.track_observables import delta_r_track_observables  # noqa: E402
+
+SLIM_FIELDS = {"Jet": ("PT", "Eta", "Phi"), "Track": ("PT", "Eta", "Phi", "Mass")}
+
+
+def read_slim(paths: list[Path]) -> dict[str, ak.Array]:
+    """The fields of :data:`SLIM_FIELDS` (what this benchmark uses) from the Delphes trees of
+    ``paths``, concatenated, as written (Delphes' float32)."""
+    import uproot
+
+    out = {}
+    for name, fields in SLIM_FIELDS.items():
+        branches = [f"{name}/{name}.{f}" for f in fields]
+        arrays = ak.concatenate([uproot.open(p)["Delphes"].arrays(branches, library="ak")
+                                 for p in paths])
+        out[name] = ak.zip({f: arrays[b] for f, b in zip(fields, branches, strict=True)})
+    return out
 
 
 def load_arrays(path: Path | list[Path]) -> tuple[ak.Array, ak.Array]:
-    import uproot
-
-    paths = path if isinstance(path, list) else [path]
-    trees = [uproot.open(p)["Delphes"] for p in paths]
-    jets = ak.concatenate([t.arrays(["Jet/Jet.PT", "Jet/Jet.Eta", "Jet/Jet.Phi"], library="ak")
-                           for t in trees])
-    tracks = ak.concatenate([t.arrays(["Track/Track.PT", "Track/Track.Eta", "Track/Track.Phi",
-                                       "Track/Track.Mass"], library="ak") for t in trees])
-    f64 = lambda x: ak.values_astype(x, np.float64)  # noqa: E731
-    jets = ak.zip({"pt": f64(jets["Jet/Jet.PT"]), "eta": f64(jets["Jet/Jet.Eta"]),
-                   "phi": f64(jets["Jet/Jet.Phi"])})
-    tracks = ak.zip({"pt": f64(tracks["Track/Track.PT"]), "eta": f64(tracks["Track/Track.Eta"]),
-                     "phi": f64(tracks["Track/Track.Phi"]), "mass": f64(tracks["Track/Track.Mass"])})
-    return jets, tracks
+    slim = read_slim(path if isinstance(path, list) else [path])
+    as_f64 = {name: ak.zip({f.lower(): ak.values_astype(col[f], np.float64) for f in col.fields})
+              for name, col in slim.items()}
+    return as_f64["Jet"], as_f64["Track"]
 
 
 def columnar(jets: ak.Array, tracks: ak.Array) -> np.ndarray:
@@ -87,25 +94,10 @@ def warm_up(jets: ak.Array, tracks: ak.Array) -> float:
     return time.perf_counter() - start
 
 
-SLIM_FIELDS = {"Jet": ("PT", "Eta", "Phi"), "Track": ("PT", "Eta", "Phi", "Mass")}
-
-
 def save_slim(paths: list[Path], out: Path) -> Path:
     """The jets and tracks of ``paths`` in one Delphes-layout file (what this benchmark reads)."""
-    import uproot
-
-    branches = {}
-    for name, fields in SLIM_FIELDS.items():
-        parts = [uproot.open(p)["Delphes"].arrays([f"{name}/{name}.{f}" for f in fields],
-                                                  library="ak") for p in paths]
-        arrays = ak.concatenate(parts)
-        branches[name] = ak.zip({f: arrays[f"{name}/{name}.{f}"] for f in fields})
     out.parent.mkdir(parents=True, exist_ok=True)
-    with uproot.recreate(out) as f:
-        f.mktree("Delphes", {k: v.type.content for k, v in branches.items()},
-                 counter_name=lambda c: f"{c}_size", field_name=lambda o, i: f"{o}/{o}.{i}")
-        f["Delphes"].extend(branches)
-    return out
+    return write_delphes_tree(out, read_slim(paths))
 
 
 def save_inputs(samples: list[tuple[str, list[Path]]], directory: Path) -> None:
@@ -205,17 +197,17 @@ def generated_samples(n_events: int, workdir: Path) -> list[tuple[str, list[Path
     """H → Z a (m_a = 4 GeV) and Z+jets events from Pythia 8 and hzx's fast simulation, in
     ``workdir``/hza and ``workdir``/zjets; a sample already there with ``n_events`` events (its
     manifest says so) is reused."""
-    from hzx.generation.jobs import generate
+    from hzx.generation.jobs import MANIFEST_SUFFIX, Manifest, generate
 
     samples = []
     for label, process, options in (("Pythia H→Za (m_a 4 GeV)", "hza", {"ma": 4.0}),
                                     ("Pythia Z+jets", "zjets", {})):
         out = workdir / process
-        manifests = sorted(out.glob("*.manifest.json"))
-        files = json.loads(manifests[0].read_text())["files"] if len(manifests) == 1 else []
-        if sum(f["events"] for f in files) != n_events:
-            generate(process, events=n_events, seed=11, out=out, **options)
-        samples.append((label, sorted(out.glob("*.root"))))
+        kept = sorted(out.glob(f"*{MANIFEST_SUFFIX}"))
+        manifest = Manifest.load(kept[0]) if len(kept) == 1 else None
+        if manifest is None or manifest.events != n_events:
+            manifest = generate(process, events=n_events, seed=11, out=out, **options)
+        samples.append((label, [Path(p) for p in manifest.file_paths]))
     return samples
 
 

@@ -64,8 +64,6 @@ def particle_collection(truth: Any) -> dict[str, Any]:
 def write_delphes(path: str | Path, truth: Any, sim: dict[str, Any], *, first_event: int,
                   cross_section_pb: float) -> None:
     """Write one block as a Delphes-layout ROOT file."""
-    import uproot
-
     n = len(truth.counts)
     every = np.ones(n, dtype=np.int64)
     collections: dict[str, Any] = {
@@ -89,12 +87,22 @@ def write_delphes(path: str | Path, truth: Any, sim: dict[str, Any], *, first_ev
     # Event.Number is int64 in Delphes
     arrays["Event"] = ak.with_field(arrays["Event"], ak.unflatten(
         collections["Event"]["fields"]["Number"].astype(np.int64), every), "Number")
+    write_delphes_tree(path, arrays)
+
+
+def write_delphes_tree(path: str | Path, collections: dict[str, Any]) -> Path:
+    """Write ``collections`` (name → jagged awkward record array, one list per event) as the
+    ``Delphes`` tree of a new ROOT file at ``path``: counters ``<Name>_size`` and branches
+    ``<Name>/<Name>.<Field>``, each field with the type it has in the arrays."""
+    import uproot
+
     with uproot.recreate(path) as out:
-        out.mktree("Delphes", {k: v.type.content for k, v in arrays.items()},
+        out.mktree("Delphes", {k: v.type.content for k, v in collections.items()},
                    counter_name=lambda name: f"{name}_size",
                    field_name=lambda outer, inner: f"{outer}/{outer}.{inner}",
                    title="Analysis tree")
-        out["Delphes"].extend(arrays)
+        out["Delphes"].extend(collections)
+    return Path(path)
 
 
 def mini_arrays(truth: Any, sim: dict[str, Any], *, first_event: int, channel_number: int,

@@ -1024,7 +1024,7 @@ def jet_layout(jet_counts, trk_counts, max_tracks, jet_event, slots):  # pragma:
     """For jets listed event by event (jet_counts per event): jet_event[j], the event of jet j,
     and slots[j], the room for track indices before jet j when each jet gets min(tracks of its
     event, max_tracks) (slots has one more entry: the total). One pass; numpy's repeat, gather
-    and cumsum take ~10× longer on a chunk's jets, time spent before the parallel part starts."""
+    and cumsum took about twice as long, serial time before the parallel part starts."""
     j = 0
     room = 0
     for ev in range(len(jet_counts)):

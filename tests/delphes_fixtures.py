@@ -22,6 +22,8 @@ import awkward as ak
 import numpy as np
 import uproot
 
+from hzx.generation.writers import write_delphes_tree
+
 SENTINEL = -999999.0
 Z_MASS = 91.1876
 TRACK_FIELDS = ("PT", "Eta", "Phi", "Mass", "Charge", "PID", "D0", "DZ")
@@ -183,11 +185,7 @@ def write_delphes(path: str | Path, events: dict[str, list], drop: dict[str, tup
         fields = sorted({k for e in per_event for o in e for k in o}) or ["PT"]
         fields = [f for f in fields if f not in drop.get(name, ())]
         branches[rename.get(name, name)] = _typed(per_event, fields)
-    with uproot.recreate(path) as f:
-        f.mktree("Delphes", {k: v.type.content for k, v in branches.items()},
-                 counter_name=lambda c: f"{c}_size", field_name=lambda o, i: f"{o}/{o}.{i}")
-        f["Delphes"].extend(branches)
-    return path
+    return write_delphes_tree(path, branches)
 
 
 def read_events(path: str | Path) -> dict[str, list]:
