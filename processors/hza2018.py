@@ -232,7 +232,8 @@ class HZa2018Processor(ProcessorABC):
 
     def empty_output(self, dataset: str, metadata: dict[str, Any] | None = None) -> dict[str, Any]:
         out: dict[str, Any] = {name: _new_histogram(name) for name in HISTOGRAMS}
-        out["cutflow"] = {cut: {"raw": 0, "weighted": 0.0} for cut in CUTS}
+        out["cutflow"] = {cut: {"raw": 0, "weighted": 0.0, "sumw2": 0.0} for cut in CUTS}
+        out["entries"] = {name: 0 for name in HISTOGRAMS}  # fills per histogram (a TH1's fEntries)
         out["metadata"] = {"events_read": 0, "chunks": 0, "entries_by_file": {},
                            "role": (metadata or {}).get("role")}
         return out
@@ -252,14 +253,18 @@ class HZa2018Processor(ProcessorABC):
         cuts = sel["cuts"]
         for cut in CUTS:
             out["cutflow"][cut] = {"raw": int(cuts[cut].sum()),
-                                   "weighted": float(weight[cuts[cut]].sum())}
+                                   "weighted": float(weight[cuts[cut]].sum()),
+                                   "sumw2": float(np.square(weight[cuts[cut]]).sum())}
 
         def fill(name: str, values, mask=None, objects=None):
             if objects is not None:  # jagged per-event values: broadcast the event weight
                 w = ak.flatten(ak.broadcast_arrays(weight, objects)[0])
-                out[name].fill(x=ak.to_numpy(ak.flatten(objects)), weight=ak.to_numpy(w))
+                x = ak.to_numpy(ak.flatten(objects))
+                out[name].fill(x=x, weight=ak.to_numpy(w))
             else:
-                out[name].fill(x=values[mask], weight=weight[mask])
+                x = values[mask]
+                out[name].fill(x=x, weight=weight[mask])
+            out["entries"][name] = len(x)
 
         fill("hist_muon_pt", None, objects=sel["muons"].pt)
         fill("hist_electron_pt", None, objects=sel["electrons"].pt)

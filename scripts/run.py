@@ -36,6 +36,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "OUT.checkpoints/ are loaded, only the missing ones are processed")
     parser.add_argument("--timeout", type=int, default=60,
                         help="timeout of remote reads in seconds [default: 60]")
+    parser.add_argument("--root", nargs="?", const="HZa2018.root", metavar="FILE.root",
+                        help="hza2018 only: also write the histograms as TH1Ds named as "
+                             "SimpleAnalysis names them, and its region file FILE.txt; one file "
+                             "per dataset (several datasets: DIR/<dataset>/FILE.root, or put "
+                             "{dataset} in the name) [FILE default: HZa2018.root]")
     add_executor_arguments(parser)
     parser.set_defaults(func=_run)
 
@@ -71,6 +76,11 @@ def _run(args: argparse.Namespace) -> int:
     from hzx.processors.registry import build
     from hzx.samples import read_fileset
 
+    if args.root is not None and args.processor != "hza2018":
+        raise ConfigurationError(f"--root writes SimpleAnalysis histograms of hza2018, not of "
+                                 f"{args.processor}")
+    if args.root is not None and not args.root.endswith(".root"):
+        raise ConfigurationError(f"--root {args.root}: the file name must end in .root")
     processor, spec, schema = build(args.processor, args.options)
     fileset = read_fileset(args.fileset)
     checkpoints = Path(f"{args.out}.checkpoints")
@@ -89,6 +99,11 @@ def _run(args: argparse.Namespace) -> int:
     path = save_output(output, args.out)
     if checkpoints.is_dir():
         shutil.rmtree(checkpoints)  # the output is complete: the chunks are no longer needed
+    if args.root is not None:
+        from hzx.processors.hza2018_root import write_output
+
+        for written in write_output(output, args.root):
+            print(f"wrote {written}")
     print(summarise(AnalysisOutput(output, str(path))))
     print(format_summary(output["_provenance"]["summary"]) + f" → {path}")
     return 0
