@@ -66,13 +66,10 @@ def read_slim(paths: list[Path]) -> dict[str, ak.Array]:
     ``paths``, concatenated, as written (Delphes' float32)."""
     import uproot
 
-    out = {}
-    for name, fields in SLIM_FIELDS.items():
-        branches = [f"{name}/{name}.{f}" for f in fields]
-        arrays = ak.concatenate([uproot.open(p)["Delphes"].arrays(branches, library="ak")
-                                 for p in paths])
-        out[name] = ak.zip({f: arrays[b] for f, b in zip(fields, branches, strict=True)})
-    return out
+    from hzx.processors.delphes import read_collections
+
+    per_file = [read_collections(uproot.open(p)["Delphes"], SLIM_FIELDS) for p in paths]
+    return {name: ak.concatenate([f[name] for f in per_file]) for name in SLIM_FIELDS}
 
 
 def load_arrays(path: Path | list[Path]) -> tuple[ak.Array, ak.Array]:

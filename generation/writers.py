@@ -1,10 +1,23 @@
 """Writers: Delphes-layout ROOT files, ATLAS Open Data ``mini`` trees and HepMC3.
 
-Delphes layout: tree ``Delphes``; per collection a counter ``<Name>_size`` (int32) and branches
-``<Name>/<Name>.<Field>`` with Delphes's field names, float32 / int32 as Delphes writes them
-(coffea's stock ``DelphesSchema`` reads it). uproot writes plain ``TBranch`` counted arrays, not
-Delphes's split ``TBranchElement`` objects, and no ``TRef`` cross-references (``Track.Particle``,
-``Jet.Constituents`` …); truth links are in ``Particle.M1/M2/D1/D2`` (0-based, −1 for none).
+Delphes layout: tree ``Delphes``; per collection a counter ``<Name>_size`` (int32) and one branch
+per field with Delphes's field names, float32 / int32 as Delphes writes them. Real Delphes files
+hold each collection as a split ``TBranchElement`` ``<Name>`` whose sub-branches (leaves) are
+``<Name>.<Field>``: uproot finds them as ``tree["Jet.PT"]`` (by leaf name) and as
+``tree["Jet/Jet.PT"]`` (full path), and coffea's ``DelphesSchema`` groups them by the full path.
+uproot can only *write* flat ``TBranch`` lists (every branch's sub-branch list is empty), so a
+written file has one of the two spellings, chosen by ``layout`` (:data:`DELPHES_LAYOUTS`):
+
+``"study"`` (default)
+    branches ``Jet.PT``: ``tree["Jet.PT"]``, ``"Jet.PT" in tree`` (the pheno study's converter and
+    plain uproot code) and hzx's :class:`~hzx.processors.delphes.HzxDelphesSchema` read them;
+    coffea's stock ``DelphesSchema`` does not (it takes the collection name from before a ``/``).
+``"coffea"``
+    branches literally named ``Jet/Jet.PT``: coffea's stock ``DelphesSchema`` and hzx read them,
+    ``tree["Jet/Jet.PT"]`` works, ``tree["Jet.PT"]`` does not.
+
+No ``TRef`` cross-references are written (``Track.Particle``, ``Jet.Constituents`` …); truth
+links are in ``Particle.M1/M2/D1/D2`` (0-based, −1 for none).
 
 Mini trees: the branch names and element types of the ATLAS Open Data 2020 4lep files, momenta
 and energies in MeV. uproot cannot write ``std::vector`` branches or unsigned counters, so
@@ -21,6 +34,22 @@ from typing import Any
 import numpy as np
 
 MEV = 1000.0  # MeV per GeV
+
+#: Delphes-layout spellings of a collection's field branches: layout → what it is read by.
+DELPHES_LAYOUTS: dict[str, str] = {
+    "study": "branches <C>.<Field>: tree['Jet.PT'] (the study's converter, uproot) and hzx",
+    "coffea": "branches <C>/<C>.<Field>: coffea's stock DelphesSchema and hzx",
+}
+DEFAULT_DELPHES_LAYOUT = "study"
+
+
+def delphes_branch_name(collection: str, field: str, layout: str = DEFAULT_DELPHES_LAYOUT) -> str:
+    """The name of the branch of ``field`` of ``collection`` in a file written with ``layout``."""
+    if layout == "study":
+        return f"{collection}.{field}"
+    if layout == "coffea":
+        return f"{collection}/{collection}.{field}"
+    raise ValueError(f"unknown Delphes layout {layout!r}; choose one of {', '.join(DELPHES_LAYOUTS)}")
 
 
 def _jagged(counts: np.ndarray, fields: dict[str, np.ndarray]) -> Any:
@@ -62,8 +91,8 @@ def particle_collection(truth: Any) -> dict[str, Any]:
 
 
 def write_delphes(path: str | Path, truth: Any, sim: dict[str, Any], *, first_event: int,
-                  cross_section_pb: float) -> None:
-    """Write one block as a Delphes-layout ROOT file."""
+                  cross_section_pb: float, layout: str = DEFAULT_DELPHES_LAYOUT) -> None:
+    """Write one block as a Delphes-layout ROOT file (``layout``: :data:`DELPHES_LAYOUTS`)."""
     n = len(truth.counts)
     every = np.ones(n, dtype=np.int64)
     collections: dict[str, Any] = {
@@ -87,19 +116,22 @@ def write_delphes(path: str | Path, truth: Any, sim: dict[str, Any], *, first_ev
     # Event.Number is int64 in Delphes
     arrays["Event"] = ak.with_field(arrays["Event"], ak.unflatten(
         collections["Event"]["fields"]["Number"].astype(np.int64), every), "Number")
-    write_delphes_tree(path, arrays)
+    write_delphes_tree(path, arrays, layout=layout)
 
 
-def write_delphes_tree(path: str | Path, collections: dict[str, Any]) -> Path:
+def write_delphes_tree(path: str | Path, collections: dict[str, Any],
+                       layout: str = DEFAULT_DELPHES_LAYOUT) -> Path:
     """Write ``collections`` (name → jagged awkward record array, one list per event) as the
-    ``Delphes`` tree of a new ROOT file at ``path``: counters ``<Name>_size`` and branches
-    ``<Name>/<Name>.<Field>``, each field with the type it has in the arrays."""
+    ``Delphes`` tree of a new ROOT file at ``path``: counters ``<Name>_size`` and one branch per
+    field, named as ``layout`` says (:func:`delphes_branch_name`), each field with the type it
+    has in the arrays."""
     import uproot
 
+    delphes_branch_name("Jet", "PT", layout)  # unknown layout: ValueError before any file
     with uproot.recreate(path) as out:
         out.mktree("Delphes", {k: v.type.content for k, v in collections.items()},
                    counter_name=lambda name: f"{name}_size",
-                   field_name=lambda outer, inner: f"{outer}/{outer}.{inner}",
+                   field_name=lambda outer, inner: delphes_branch_name(outer, inner, layout),
                    title="Analysis tree")
         out["Delphes"].extend(collections)
     return Path(path)

@@ -319,6 +319,10 @@ def _check_file(item: tuple[str, str, tuple[str, ...], int]) -> dict[str, Any]:
             if not hasattr(tree, "num_entries"):
                 return {"ok": False, "reason": f"{treename!r} is not a TTree"}
             available = set(tree.keys())
+            # flat Delphes-layout files (hzx.generation.writers, layout "study") name the branch
+            # of Jet/Jet.PT "Jet.PT": count it under its full path too
+            available |= {f"{k.split('.', 1)[0]}/{k}" for k in available
+                          if "/" not in k and "." in k and f"{k.split('.', 1)[0]}_size" in available}
             missing = [b for b in branches if b not in available]
             if missing:
                 return {

@@ -1,7 +1,12 @@
 """Reading Delphes files: optional-field defaults, required collections, track-collection choice.
 
 Delphes writes one TClonesArray per collection; uproot and coffea see a counter ``<Name>_size`` and
-branches ``<Name>/<Name>.<Field>``. Older Delphes versions lack some fields that newer ones have
+sub-branches ``<Name>.<Field>`` of a branch ``<Name>`` (full path ``<Name>/<Name>.<Field>``).
+Files written by uproot (hzx's generated files and test fixtures, see
+:mod:`hzx.generation.writers`) are flat: their branches are named either ``<Name>.<Field>``
+(layout ``study``) or literally ``<Name>/<Name>.<Field>`` (layout ``coffea``).
+:class:`HzxDelphesSchema` reads all three; :func:`canonical_keys` and :func:`read_collections`
+do the same for plain uproot code. Older Delphes versions lack some fields that newer ones have
 (``Track.Mass`` appeared in 3.5). :class:`HzxDelphesSchema` is coffea's ``DelphesSchema`` with the
 missing *optional* fields filled by documented constants (:data:`OPTIONAL_FIELD_DEFAULTS`), so the
 processors read old and new files alike. Missing *required* collections are an error that names the
@@ -43,15 +48,21 @@ TRACK_COLLECTIONS = ("Track", "EFlowTrack")
 
 
 class HzxDelphesSchema(DelphesSchema):
-    """coffea's ``DelphesSchema`` that fills missing optional fields (:data:`OPTIONAL_FIELD_DEFAULTS`).
+    """coffea's ``DelphesSchema`` that also reads flat ``<C>.<Field>`` branches and fills missing
+    optional fields (:data:`OPTIONAL_FIELD_DEFAULTS`).
 
-    Missing fields become constant float32 arrays with the collection's jagged structure, so that
-    e.g. ``events.Track.mass`` exists (zero) for files written before Delphes 3.5. Which fields
-    were filled is recorded in ``events.metadata``? No: in :func:`missing_optional_fields` — the
-    schema itself only sees forms.
+    Branches ``<C>.<Field>`` of a collection with a counter ``<C>_size`` are taken as
+    ``<C>/<C>.<Field>`` (what coffea's schema groups by). Missing fields become constant float32
+    arrays with the collection's jagged structure, so that e.g. ``events.Track.mass`` exists
+    (zero) for files written before Delphes 3.5; :func:`missing_optional_fields` says which a
+    file lacks (the schema itself only sees forms).
     """
 
     def _build_collections(self, branch_forms: dict[str, Any]) -> dict[str, Any]:
+        for key in list(branch_forms):
+            canonical = canonical_key(key, branch_forms)
+            if canonical != key and canonical not in branch_forms:
+                branch_forms[canonical] = branch_forms.pop(key)
         collections = {k.split("/")[0] for k in branch_forms if "/" in k}
         for name in collections:
             mixin = self.mixins.get(name)
@@ -68,14 +79,48 @@ class HzxDelphesSchema(DelphesSchema):
         return super()._build_collections(branch_forms)
 
 
+def canonical_key(key: str, keys: Iterable[str] | dict[str, Any]) -> str:
+    """``key`` as the full path ``<C>/<C>.<Field>`` when it is a flat ``<C>.<Field>`` branch of a
+    collection whose counter ``<C>_size`` is among ``keys``; otherwise ``key`` itself."""
+    if "/" in key or "." not in key:
+        return key
+    collection = key.split(".", 1)[0]
+    return f"{collection}/{key}" if f"{collection}_size" in keys else key
+
+
+def canonical_keys(keys: Iterable[str]) -> dict[str, str]:
+    """Full path ``<C>/<C>.<Field>`` → the tree's own key, for every branch of ``keys`` (a real
+    Delphes file's, or a flat file of either layout of :mod:`hzx.generation.writers`)."""
+    keys = list(keys)
+    present = set(keys)
+    return {canonical_key(k, present): k for k in keys}
+
+
+def read_collections(tree: Any, fields: dict[str, Iterable[str]], **arrays_options: Any) -> dict:
+    """Jagged record arrays ``{collection: {field: …}}`` of the ``fields`` of each collection from
+    an uproot ``Delphes`` tree of any layout (real, ``study`` or ``coffea``)."""
+    import awkward as ak
+
+    keys = canonical_keys(tree.keys())
+    wanted = {c: [(f, f"{c}/{c}.{f}") for f in fs] for c, fs in fields.items()}
+    missing = [full for pairs in wanted.values() for _f, full in pairs if full not in keys]
+    if missing:
+        raise KeyError(f"no branch(es) {', '.join(missing)} in the tree")
+    names = [keys[full] for pairs in wanted.values() for _f, full in pairs]
+    arrays = tree.arrays(names, library="ak", **arrays_options)
+    return {c: ak.zip({f: arrays[keys[full]] for f, full in pairs})
+            for c, pairs in wanted.items()}
+
+
 def branch_names(collection: str, fields: Iterable[str]) -> list[str]:
     """Delphes branch names ``<C>/<C>.<Field>`` of ``fields`` of ``collection``."""
     return [f"{collection}/{collection}.{field}" for field in fields]
 
 
 def missing_optional_fields(tree_keys: Iterable[str], collection: str, mixin: str) -> list[str]:
-    """Optional fields of ``collection`` that a tree lacks (they will read as their default)."""
-    keys = set(tree_keys)
+    """Optional fields of ``collection`` that a tree lacks (they will read as their default);
+    ``tree_keys`` of any layout."""
+    keys = set(canonical_keys(tree_keys))
     return [
         field
         for field in OPTIONAL_FIELDS_BY_MIXIN.get(mixin, ())

@@ -1,7 +1,8 @@
 """Small Delphes-layout ROOT files built at test time, and per-jet / per-event reference code.
 
 The files mirror Delphes's own layout (tree ``Delphes``, counters ``<C>_size``, branches
-``<C>/<C>.<Field>``) so that coffea's ``DelphesSchema`` reads them like real Delphes output.
+``<C>.<Field>``, or ``<C>/<C>.<Field>`` with ``layout="coffea"``: see
+:mod:`hzx.generation.writers`), read by hzx's schema like real Delphes output.
 The events are toy physics, but with what the analyses look at: a Z → ℓℓ in most events, jets with
 collimated tracks around them (some exactly on the jet axis), a light resonance (a, J/ψ or η_c)
 inside the leading jet, and a Pythia-like particle record (copies, mothers, daughters).
@@ -23,6 +24,7 @@ import numpy as np
 import uproot
 
 from hzx.generation.writers import write_delphes_tree
+from hzx.processors.delphes import canonical_keys
 
 SENTINEL = -999999.0
 Z_MASS = 91.1876
@@ -169,8 +171,9 @@ def _typed(events: list[list[dict[str, Any]]], fields: list[str]) -> ak.Array:
 
 
 def write_delphes(path: str | Path, events: dict[str, list], drop: dict[str, tuple[str, ...]] | None = None,
-                  collections: tuple[str, ...] | None = None, rename: dict[str, str] | None = None) -> Path:
-    """Write toy events to a Delphes-layout ROOT file.
+                  collections: tuple[str, ...] | None = None, rename: dict[str, str] | None = None,
+                  layout: str = "study") -> Path:
+    """Write toy events to a Delphes-layout ROOT file (``layout``: "study" or "coffea").
 
     ``drop`` removes fields per collection (e.g. ``{"Track": ("Mass",)}`` for pre-3.5 files),
     ``collections`` keeps only those collections, ``rename`` renames one (``Track`` → ``EFlowTrack``).
@@ -185,17 +188,19 @@ def write_delphes(path: str | Path, events: dict[str, list], drop: dict[str, tup
         fields = sorted({k for e in per_event for o in e for k in o}) or ["PT"]
         fields = [f for f in fields if f not in drop.get(name, ())]
         branches[rename.get(name, name)] = _typed(per_event, fields)
-    return write_delphes_tree(path, branches)
+    return write_delphes_tree(path, branches, layout=layout)
 
 
 def read_events(path: str | Path) -> dict[str, list]:
     """A Delphes-layout file back as ``{collection: [event][object]{Field: value}}`` (Python)."""
     tree = uproot.open(path)["Delphes"]
-    names = sorted({k.split("/")[0] for k in tree.keys() if "/" in k})
+    keys = canonical_keys(tree.keys())  # full path → the file's own name, any layout
+    names = sorted({k.split("/")[0] for k in keys if "/" in k})
     out = {}
     for name in names:
-        arrays = tree.arrays([k for k in tree.keys() if k.startswith(f"{name}/")], library="ak")
-        fields = {k.split(".", 1)[1]: arrays[k] for k in arrays.fields}
+        own = [keys[k] for k in keys if k.startswith(f"{name}/")]
+        arrays = tree.arrays(own, library="ak")
+        fields = {k.split(".", 1)[1]: arrays[k] for k in own}
         out[name] = ak.zip(fields).tolist() if fields else []
     return out
 
