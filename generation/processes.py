@@ -210,14 +210,20 @@ class GenerationConfig:
 
     @property
     def tag(self) -> str:
-        """Dataset name and file stem, e.g. ``hza_ma1p00_MPIon_ISRon_FSRon_HADon``."""
+        """Dataset name and file stem, e.g. ``hza_mA1.00GeV_MPIon_ISRon_FSRon_HADon``.
+
+        The m_a part is the study's (``HZA_mA1.00GeV``), so that the study's file-name rule
+        (:func:`hzx.samples.identity.infer_sample_info`) reads m_a and the class key back exactly.
+        """
+        from hzx.samples.identity import mass_name_tag
+
         if self.process == "ggh4l":
             return "mc_hzx.ggH125_ZZ4lep"
         if self.process == "zz4l":
             return "mc_hzx.ZZllll"
         stem = self.process
         if self.process == "hza":
-            stem += "_ma" + f"{self.m_a:.2f}".replace(".", "p")
+            stem += "_" + mass_name_tag(self.m_a)
         if self.lhe:
             stem += "_lhe"
         return f"{stem}_{self.switches_tag}"
