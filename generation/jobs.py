@@ -73,26 +73,31 @@ def run_block(task: BlockTask) -> dict[str, Any]:
     from hzx.generation.writers import mini_arrays, write_delphes, write_hepmc, write_mini
 
     cfg = task.config
+    lhef = cfg.decay_to_lhef  # the study's LHEF of decayed events: no detector, no ROOT file
     truth = generate_block(list(task.settings), task.pythia_seed, task.events, process=cfg.process,
                            lhe_generator=task.lhe_generator,
-                           lhe_start=task.first_event if task.lhe_generator else 0)
+                           lhe_start=task.first_event if task.lhe_generator else 0,
+                           lhef_path=task.path + ".part" if lhef else None)
     t0 = time.perf_counter()
     mini = cfg.definition.output == "mini"
     card = dataclasses.replace(CMS_CARD, jet_radius=cfg.jet_radius)
     if mini:
         card = dataclasses.replace(card, electron_pt_min=7.0, muon_pt_min=5.0, muon_eta_max=2.5)
-    sim = simulate(truth, np.random.default_rng(task.sim_seed), card)
+    sim = {} if lhef else simulate(truth, np.random.default_rng(task.sim_seed), card)
     t_sim = time.perf_counter() - t0
     sigma_pb = truth.sigma_mb * MB_TO_PB
     tmp = task.path + ".part"
     first = task.first_event if not task.lhe_generator else task.index * cfg.block_size
-    if mini:
+    if lhef:
+        pass  # written by generate_block
+    elif mini:
         arrays = mini_arrays(truth, sim, first_event=first,
                              channel_number=CHANNEL_NUMBERS.get(cfg.process, 0),
                              xsec_pb=sigma_pb, sumw=float(truth.weights.sum()))
         write_mini(tmp, arrays)
     else:
-        write_delphes(tmp, truth, sim, first_event=first, cross_section_pb=sigma_pb)
+        write_delphes(tmp, truth, sim, first_event=first, cross_section_pb=sigma_pb,
+                      layout=cfg.delphes_layout)
     os.replace(tmp, task.path)
     if task.hepmc_path:
         write_hepmc(task.hepmc_path + ".part", truth, first_event=first,
@@ -217,6 +222,7 @@ def generate(process: str, *, events: int = 100, seed: int = 1, out: str | Path 
         first = i * config.block_size
         size = min(config.block_size, n_events - first)
         path = out_dir / f"{tag}_block{i:04d}.root"
+        path = path.with_suffix(".lhe") if config.decay_to_lhef else path
         tasks.append(BlockTask(config, i, first, size, seeds[i][0], seeds[i][1], settings,
                                lhe_generator, str(path),
                                str(path.with_suffix(".hepmc")) if config.hepmc else None))
@@ -254,7 +260,8 @@ def generate(process: str, *, events: int = 100, seed: int = 1, out: str | Path 
               "hepmc": Path(b["hepmc"]).name if b["hepmc"] else None} for b in blocks]
     manifest = Manifest(
         process=config.process, dataset=tag, role=config.definition.role,
-        treename="mini" if config.definition.output == "mini" else "Delphes",
+        treename="mini" if config.definition.output == "mini" else
+        ("LHEF" if config.decay_to_lhef else "Delphes"),
         files=files, events=events_done, sumw=sumw, xsec_pb=xsec_pb,
         xsec_err_pb=sigma_err_mb * MB_TO_PB * k_factor, sigma_pythia_pb=sigma_pb,
         k_factor=k_factor, normalisation=how, seed=config.seed, block_size=config.block_size,

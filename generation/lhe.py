@@ -31,6 +31,9 @@ class LHEInfo:
     xqcut_gev : float or None
         MadGraph's ``xqcut`` (MLM), GeV.
     ickkw : int or None
+        MadGraph's matching switch: 0 none (or CKKW-L with a merging-scale cut), 1 MLM, 2 CKKW.
+    ktdurham_gev, ptlund_gev : float or None
+        MadGraph's CKKW-L merging-scale cuts (``ktdurham``, ``ptlund``; −1 or absent: none), GeV.
     """
 
     path: str
@@ -40,6 +43,20 @@ class LHEInfo:
     has_higgs: bool
     xqcut_gev: float | None
     ickkw: int | None
+    ktdurham_gev: float | None = None
+    ptlund_gev: float | None = None
+
+    @property
+    def merging(self) -> str:
+        """How a MadGraph sample was made for merging: ``mlm`` (ickkw = 1), ``ckkw`` (ickkw = 2),
+        ``ckkwl`` (ickkw = 0 with ktdurham or ptlund > 0) or ``none``."""
+        if self.ickkw == 1:
+            return "mlm"
+        if self.ickkw == 2:
+            return "ckkw"
+        if (self.ktdurham_gev or 0) > 0 or (self.ptlund_gev or 0) > 0:
+            return "ckkwl"
+        return "none"
 
 
 def _open_text(path: Path):
@@ -94,9 +111,14 @@ def inspect_lhe(path: str | Path) -> LHEInfo:
     m = re.search(r"^\s*(\d+)\s*=\s*ickkw", header, re.M)
     if m:
         ickkw = int(m.group(1))
+    scales = {}
+    for name in ("ktdurham", "ptlund"):
+        m = re.search(rf"^\s*([-+0-9.eE]+)\s*=\s*{name}\b", header, re.M)
+        scales[name] = float(m.group(1)) if m else None
     first = text[text.find("<event") : text.find("<event") + 20000]
     has_higgs = bool(re.search(r"^\s*(25|35)\s+\d+\s", first, re.M))
-    return LHEInfo(str(p.resolve()), generator, n_events, beam_energy, has_higgs, xqcut, ickkw)
+    return LHEInfo(str(p.resolve()), generator, n_events, beam_energy, has_higgs, xqcut, ickkw,
+                   scales["ktdurham"], scales["ptlund"])
 
 
 def rewrite_higgs_id(src: str | Path, dst: str | Path, old: int = 25, new: int = 35) -> Path:

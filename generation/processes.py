@@ -68,12 +68,58 @@ POWHEG_SETTINGS = (
     "TimeShower:pTmaxMatch = 1",
 )
 
-#: Shower-uncertainty weights: ISR and FSR renormalisation-scale factors 0.5 and 2.
-SHOWER_VARIATIONS = (
-    "UncertaintyBands:doVariations = on",
-    "UncertaintyBands:List = {isrmuRfac=0.5 isr:muRfac=0.5, isrmuRfac=2.0 isr:muRfac=2.0, "
-    "fsrmuRfac=0.5 fsr:muRfac=0.5, fsrmuRfac=2.0 fsr:muRfac=2.0}",
+#: POWHEG Z+jets of the study (main_PowhegPy8_Zjets.cc): the A14 settings with
+#: ``BeamRemnants:primordialKThard = 1.4`` (ATLAS's AZNLO-inspired value) instead of 1.88, and no
+#: pTmaxMatch / POWHEG hook settings at all (Pythia's defaults: the shower starts at SCALUP).
+ZJETS_POWHEG_PRIMORDIAL_KT_HARD = 1.4
+
+
+def _muR(isr: str, fsr: str) -> tuple[str, str]:
+    return f"isr:muRfac={isr}_fsr:muRfac={fsr}", f"isr:muRfac={isr} fsr:muRfac={fsr}"
+
+
+#: The study's 22 UncertaintyBands variations (label, settings), in the order of its drivers
+#: (main_PhPy8_HZA.cc, main_PhPy8_HZJpsi.cc, main_PhPy8_HZetac.cc, main_MG5Py8_Zjets.cc …):
+#: the A14 Var3c ISR pair, then ISR × FSR μR factors.
+STUDY_VARIATIONS: tuple[tuple[str, str], ...] = (
+    ("Var3cUp", "isr:muRfac=0.549241"),
+    ("Var3Down", "isr:muRfac=1.960832"),
+    *(_muR(i, f) for i, f in (
+        ("2.0", "2.0"), ("2.0", "1.0"), ("2.0", "0.5"), ("1.0", "2.0"), ("1.0", "0.5"),
+        ("0.5", "2.0"), ("0.5", "1.0"), ("0.5", "0.5"), ("1.75", "1.0"), ("1.5", "1.0"),
+        ("1.25", "1.0"), ("0.625", "1.0"), ("0.75", "1.0"), ("0.875", "1.0"), ("1.0", "1.75"),
+        ("1.0", "1.5"), ("1.0", "1.25"), ("1.0", "0.625"), ("1.0", "0.75"), ("1.0", "0.875"),
+    )),
 )
+
+#: hzx's earlier short list: ISR and FSR μR factors 0.5 and 2, one at a time.
+BASIC_VARIATIONS: tuple[tuple[str, str], ...] = (
+    ("isrmuRfac=0.5", "isr:muRfac=0.5"), ("isrmuRfac=2.0", "isr:muRfac=2.0"),
+    ("fsrmuRfac=0.5", "fsr:muRfac=0.5"), ("fsrmuRfac=2.0", "fsr:muRfac=2.0"),
+)
+
+#: ``--shower-variations`` choices → variation list (``auto``: as the study's driver of the job,
+#: see :meth:`GenerationConfig.variation_list`; ``off``: none).
+VARIATION_LISTS: dict[str, tuple[tuple[str, str], ...]] = {
+    "study": STUDY_VARIATIONS, "basic": BASIC_VARIATIONS, "off": (),
+}
+VARIATION_CHOICES = ("auto", *VARIATION_LISTS)
+
+
+def uncertainty_band_settings(variations: tuple[tuple[str, str], ...]) -> list[str]:
+    """Pythia ``UncertaintyBands`` lines of a variation list (empty list: none)."""
+    if not variations:
+        return []
+    body = ", ".join(f"{label} {settings}" for label, settings in variations)
+    return ["UncertaintyBands:doVariations = on", f"UncertaintyBands:List = {{{body}}}"]
+
+
+#: Shower-uncertainty settings of the basic list (kept under its old name).
+SHOWER_VARIATIONS = tuple(uncertainty_band_settings(BASIC_VARIATIONS))
+
+#: Matching of MadGraph LHE files: ``none`` (the study's main_MG5Py8_Zjets.cc: shower only) or
+#: ``mlm`` (Pythia's JetMatchingMadgraph hook; MLM-generated files, ickkw = 1, only).
+MATCHING_CHOICES = ("none", "mlm")
 
 #: Z decay modes: name → lepton PDG ids the Z may decay to.
 Z_DECAYS: dict[str, tuple[int, ...]] = {
@@ -148,9 +194,13 @@ class GenerationConfig:
     z_decays : str or None
         Key of :data:`Z_DECAYS`; ``None`` takes the process's default.
     mpi, isr, fsr, hadronisation : bool
-        Multiparton interactions, initial/final-state showers, hadronisation switches.
-    shower_variations : bool
-        Add the ISR/FSR μR (0.5, 2) shower-uncertainty weights.
+        Multiparton interactions, initial/final-state showers, hadron level (the study's
+        ``--MPIoff`` … ``--HADoff``: ``PartonLevel:MPI/ISR/FSR = off``, ``HadronLevel:all = off``).
+    shower_variations : str
+        One of :data:`VARIATION_CHOICES`: ``auto`` (default) runs the study's 22 UncertaintyBands
+        variations where the study's driver does (hza, hzjpsi, hzetac, MadGraph Z+jets) and none
+        elsewhere (POWHEG or Pythia Z+jets, 4ℓ); ``study``, ``basic`` (ISR/FSR μR 0.5, 2) or
+        ``off``. ``True``/``False`` mean ``study``/``off``.
     lhe : str or None
         LHE file (POWHEG-BOX or MadGraph, ``.lhe`` or ``.lhe.gz``) to shower instead of Pythia's
         own hard process.
@@ -162,11 +212,24 @@ class GenerationConfig:
         Also write HepMC3 files (one per block) for real Delphes.
     pthat_min : float
         Minimum p̂T of Pythia's own Z+jet process, GeV.
+    matching : str
+        MadGraph LHE: ``none`` (shower only, the study's driver) or ``mlm`` (files made with MLM,
+        ickkw = 1; refused on CKKW-L and unmatched files).
     mlm_qcut : float
-        MLM matching scale for MadGraph LHE (GeV); 0 takes 1.5 × xqcut of the file (≥ 30 GeV).
+        MLM matching scale (GeV, ``--matching mlm``); 0 takes 1.5 × xqcut of the file (≥ 30 GeV).
     k_factor : float or None
         Multiplies Pythia's σ in the recorded cross-section; ``None``: the process default
         (ggh4l: N3LO σ(gg → H)/Pythia's LO σ(gg → H); else 1).
+    delphes_layout : str
+        Branch names of the Delphes-layout files (``study``: ``Jet.PT``; ``coffea``:
+        ``Jet/Jet.PT``), see :mod:`hzx.generation.writers`.
+    truelep : bool
+        The study's ``--truelep`` analysis flag (its drivers generate the same events with it;
+        main_PhPy8_HZA_dohist.cc then takes the Z's hard-process leptons): recorded only.
+    decay_to_lhef : bool
+        The study's main_PhPy8_HZA_decay_to_lhef.cc: hard process and resonance decays only (MPI,
+        ISR, FSR and hadron level off) written as LHEF 3 files (``.lhe``, one per block) of the
+        decayed event record, instead of Delphes files.
     """
 
     process: str
@@ -178,7 +241,7 @@ class GenerationConfig:
     isr: bool = True
     fsr: bool = True
     hadronisation: bool = True
-    shower_variations: bool = False
+    shower_variations: str | bool = "auto"
     lhe: str | None = None
     jet_radius: float = 0.5
     block_size: int = 100
@@ -186,6 +249,27 @@ class GenerationConfig:
     pthat_min: float = 10.0
     mlm_qcut: float = 0.0
     k_factor: float | None = None
+    matching: str = "none"
+    delphes_layout: str = "study"
+    truelep: bool = False
+    decay_to_lhef: bool = False
+
+    def __post_init__(self) -> None:
+        if isinstance(self.shower_variations, bool):
+            object.__setattr__(self, "shower_variations",
+                               "study" if self.shower_variations else "off")
+        if self.decay_to_lhef:  # the study's LHEF driver: hard process and decays only
+            for name in ("mpi", "isr", "fsr", "hadronisation"):
+                object.__setattr__(self, name, False)
+
+    def variation_list(self, lhe_generator: str | None = None) -> tuple[tuple[str, str], ...]:
+        """The UncertaintyBands variations of this job (``lhe_generator``: of its LHE file)."""
+        choice = self.shower_variations
+        if choice == "auto":
+            study_driver = self.process in ("hza", "hzjpsi", "hzetac") or (
+                self.process == "zjets" and lhe_generator == "madgraph")
+            choice = "study" if study_driver and not self.decay_to_lhef else "off"
+        return VARIATION_LISTS[choice]
 
     @property
     def definition(self) -> ProcessDefinition:
@@ -278,6 +362,24 @@ def validate(config: GenerationConfig) -> None:
                                  f"{config.z_mode!r} are not allowed")
     if config.pthat_min < 0 or config.mlm_qcut < 0:
         raise ConfigurationError("pthat_min and mlm_qcut must be ≥ 0")
+    if config.shower_variations not in VARIATION_CHOICES:
+        raise ConfigurationError(f"--shower-variations {config.shower_variations!r}: choose one "
+                                 f"of {', '.join(VARIATION_CHOICES)}")
+    if config.matching not in MATCHING_CHOICES:
+        raise ConfigurationError(f"--matching {config.matching!r}: choose one of "
+                                 f"{', '.join(MATCHING_CHOICES)}")
+    from hzx.generation.writers import DELPHES_LAYOUTS
+
+    if config.delphes_layout not in DELPHES_LAYOUTS:
+        raise ConfigurationError(f"--delphes-layout {config.delphes_layout!r}: choose one of "
+                                 f"{', '.join(DELPHES_LAYOUTS)}")
+    if config.mlm_qcut and config.matching != "mlm":
+        raise ConfigurationError("--qcut is the MLM matching scale: it needs --matching mlm")
+    if config.matching == "mlm" and config.lhe is None:
+        raise ConfigurationError("--matching mlm needs a MadGraph MLM LHE file (--lhe)")
+    if config.decay_to_lhef and config.definition.output != "delphes":
+        raise ConfigurationError(f"--decay-to-lhef: {config.process} writes mini trees; it "
+                                 "applies to the Delphes-output processes")
     if config.k_factor is not None and not config.k_factor > 0:
         raise ConfigurationError(f"k_factor must be > 0, got {config.k_factor}")
     if config.ma is not None and config.process != "hza":
@@ -310,6 +412,15 @@ def validate(config: GenerationConfig) -> None:
             raise ConfigurationError(
                 f"{config.lhe}: no Higgs boson (25 or 35) in its events; {config.process} needs "
                 "POWHEG gg → H events")
+        if config.matching == "mlm" and info.merging != "mlm":
+            what = {"ckkwl": "a CKKW-L sample (ickkw = 0 with a merging scale "
+                             f"ktdurham = {info.ktdurham_gev:g} / ptlund = {info.ptlund_gev:g})",
+                    "ckkw": "a CKKW sample (ickkw = 2)",
+                    "none": "not made for matching (no ickkw = 1 in its run card)"}[info.merging]
+            raise ConfigurationError(
+                f"{config.lhe}: --matching mlm needs an MLM sample (ickkw = 1), but this is "
+                f"{what}; MLM would veto events by the wrong criterion. Shower it without "
+                "matching (the default, as the study's main_MG5Py8_Zjets.cc)")
 
 
 def pythia_settings(config: GenerationConfig, lhe_path: str | None = None,
@@ -320,14 +431,19 @@ def pythia_settings(config: GenerationConfig, lhe_path: str | None = None,
     """
     s: list[str] = ["Print:quiet = on", "Next:numberShowEvent = 0", "Next:numberCount = 0",
                     "Init:showChangedSettings = off", "Init:showProcesses = off"]
-    s += list(A14_SETTINGS)
+    powheg_zjets = config.process == "zjets" and lhe_generator == "powheg"
+    if powheg_zjets:  # main_PowhegPy8_Zjets.cc
+        s += [line for line in A14_SETTINGS if not line.startswith("BeamRemnants:primordialKThard")]
+        s += [f"BeamRemnants:primordialKThard = {ZJETS_POWHEG_PRIMORDIAL_KT_HARD:g}"]
+    else:
+        s += list(A14_SETTINGS)
     if lhe_path is None:
         s += ["Beams:idA = 2212", "Beams:idB = 2212", f"Beams:eCM = {SQRT_S_GEV:g}"]
     else:
         s += ["Beams:frameType = 4", f"Beams:LHEF = {lhe_path}"]
-        if lhe_generator == "powheg":
+        if lhe_generator == "powheg" and not powheg_zjets:
             s += list(POWHEG_SETTINGS)
-        elif lhe_generator == "madgraph":
+        elif lhe_generator == "madgraph" and config.matching == "mlm":
             qcut = config.mlm_qcut or max(30.0, 1.5 * (xqcut or 20.0))
             s += ["JetMatching:merge = on", "JetMatching:scheme = 1", "JetMatching:setMad = off",
                   f"JetMatching:qCut = {qcut:g}", "JetMatching:coneRadius = 1.0",
@@ -336,9 +452,8 @@ def pythia_settings(config: GenerationConfig, lhe_path: str | None = None,
     s += [f"PartonLevel:MPI = {'on' if config.mpi else 'off'}",
           f"PartonLevel:ISR = {'on' if config.isr else 'off'}",
           f"PartonLevel:FSR = {'on' if config.fsr else 'off'}",
-          f"HadronLevel:Hadronize = {'on' if config.hadronisation else 'off'}"]
-    if config.shower_variations:
-        s += list(SHOWER_VARIATIONS)
+          f"HadronLevel:all = {'on' if config.hadronisation else 'off'}"]
+    s += uncertainty_band_settings(config.variation_list(lhe_generator))
     leptons = Z_DECAYS[config.z_mode]
     z_decay = ["23:onMode = off", "23:onIfAny = " + " ".join(map(str, leptons))]
     p = config.process

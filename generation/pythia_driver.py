@@ -110,7 +110,9 @@ def make_pythia(settings: list[str], seed: int, lhe_generator: str | None = None
                 skip_lhe: int = 0) -> tuple[Any, Any]:
     """An initialised Pythia with ``settings`` and ``Random:seed = seed`` (1..900000000).
 
-    Returns ``(pythia, hook)``; ``hook`` keeps the MLM matching hook alive."""
+    Returns ``(pythia, hook)``; ``hook`` keeps the MLM matching hook alive. The hook is set
+    for MadGraph input whose settings switch MLM matching on (``JetMatching:merge = on``);
+    without it MadGraph events are showered as they are (the study's main_MG5Py8_Zjets.cc)."""
     import pythia8mc
 
     if not 1 <= seed <= 900_000_000:
@@ -123,7 +125,7 @@ def make_pythia(settings: list[str], seed: int, lhe_generator: str | None = None
         if not pythia.readString(line):
             raise RuntimeError(f"Pythia rejected the setting {line!r}")
     hook = None
-    if lhe_generator == "madgraph":
+    if lhe_generator == "madgraph" and "JetMatching:merge = on" in settings:
         hook = pythia8mc.JetMatchingMadgraph()
         pythia.setUserHooksPtr(hook)
     if not pythia.init():
@@ -133,11 +135,21 @@ def make_pythia(settings: list[str], seed: int, lhe_generator: str | None = None
 
 def generate_block(settings: list[str], seed: int, events: int, *, process: str = "",
                    lhe_generator: str | None = None, lhe_start: int = 0,
-                   max_errors: int = 50) -> TruthBlock:
+                   max_errors: int = 50, lhef_path: str | None = None) -> TruthBlock:
     """Generate ``events`` events (with LHE: shower LHE events ``lhe_start`` … ``lhe_start +
-    events − 1``, keeping those that pass matching) and copy out their truth record."""
+    events − 1``, keeping those that pass matching) and copy out their truth record.
+
+    ``lhef_path``: also write the accepted events' full event record as an LHEF 3 file there
+    (Pythia's ``LHEF3FromPythia8``; the cross-section in ``<init>`` is updated at the end)."""
     t0 = time.perf_counter()
     pythia, _hook = make_pythia(settings, seed, lhe_generator, skip_lhe=lhe_start)
+    lhef = None
+    if lhef_path is not None:
+        import pythia8mc
+
+        lhef = pythia8mc.LHEF3FromPythia8(pythia, 15, True)
+        lhef.openLHEF(str(lhef_path))
+        lhef.setInit()
     t_init = time.perf_counter() - t0
     charge = _ChargeTable(pythia.particleData)
     event = pythia.event
@@ -167,6 +179,8 @@ def generate_block(settings: list[str], seed: int, events: int, *, process: str 
         info = pythia.infoPython()
         if lhe_generator is not None and info.nTried() > events:
             break  # accepted event came from the next block's LHE slice
+        if lhef is not None:
+            lhef.setEvent()
         t1 = time.perf_counter()
         rows = [(q.id(), q.statusHepMC(), q.mother1(), q.mother2(), q.daughter1(),
                  q.daughter2(), q.px(), q.py(), q.pz(), q.e(), q.m())
@@ -185,6 +199,8 @@ def generate_block(settings: list[str], seed: int, events: int, *, process: str 
             n_var = len(names)
         variations.append([info.weightValueByIndex(i) for i in range(1, 1 + n_var)])
         lhe_index.append(lhe_start + info.nTried() - 1 if lhe_generator else -1)
+    if lhef is not None:
+        lhef.closeLHEF(True)
     t1 = time.perf_counter()
     table = np.concatenate(chunks) if chunks else np.zeros((0, len(TRUTH_FIELDS)))
     fields: dict[str, np.ndarray] = {}
