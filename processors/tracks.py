@@ -73,11 +73,14 @@ class TrackObservablesOptions:
         ghosts together with the event's particle-flow objects (anti-kT, ``r_assoc``; fastjet),
         then given to the Delphes jet that the ghost's clustered jet matches (ΔR < 0.2).
     r_assoc : float
-        Association radius (and the observables' R), 0.4.
+        Association radius (the study's ``--ghost-dr``), 0.4.
+    observable_radius : float
+        R of the observables' normalisations (angularity, τ₂), 0.4 whatever ``r_assoc`` is (the
+        study's converter fixes it).
     max_tracks : int
         Tracks per jet kept (highest pT first), 50.
     max_constituents : int
-        Constituents per jet in the training columns (the study's ``--max-constituents``), 20.
+        Constituents per jet in the training columns (the study's ``--max-constituents``), 100.
     track_collection : str
         ``auto`` (``Track``, else ``EFlowTrack``) or a collection name.
     jet_collection : str
@@ -96,8 +99,9 @@ class TrackObservablesOptions:
 
     association: str = "delta_r"
     r_assoc: float = 0.4
+    observable_radius: float = 0.4
     max_tracks: int = 50
-    max_constituents: int = 20
+    max_constituents: int = 100
     track_collection: str = "auto"
     jet_collection: str = "Jet"
     jet_pt_min: float = 0.0
@@ -112,8 +116,10 @@ class TrackObservablesOptions:
             raise ConfigurationError(
                 f"association must be one of {', '.join(ASSOCIATIONS)}, got {self.association!r}"
             )
-        if self.r_assoc <= 0 or self.max_tracks < 1 or self.max_constituents < 0:
-            raise ConfigurationError("r_assoc must be > 0, max_tracks ≥ 1, max_constituents ≥ 0")
+        if (self.r_assoc <= 0 or self.observable_radius <= 0 or self.max_tracks < 1
+                or self.max_constituents < 0):
+            raise ConfigurationError("r_assoc and observable_radius must be > 0, max_tracks ≥ 1, "
+                                     "max_constituents ≥ 0")
 
 
 def _field(collection: ak.Array, name: str, default: float = 0.0) -> ak.Array:
@@ -254,11 +260,12 @@ class TrackObservablesProcessor(ProcessorABC):
         o = self.options
         if o.association == "delta_r":
             counts, index, matrix = delta_r_track_observables(jets, tracks, o.r_assoc,
-                                                              o.max_tracks, o.r_assoc)
+                                                              o.max_tracks, o.observable_radius)
             return matrix, lambda: ak.flatten(tracks_of_jets(jets, tracks, counts, index), axis=1)
         flat_jets = ak.flatten(jets, axis=1)
         flat_tracks = ak.flatten(self.associate(events, jets, tracks), axis=1)
-        values = jet_track_observables(flat_jets.eta, flat_jets.phi, flat_tracks, o.r_assoc)
+        values = jet_track_observables(flat_jets.eta, flat_jets.phi, flat_tracks,
+                                       o.observable_radius)
         return observables_matrix(values), lambda: flat_tracks
 
     def process(self, events: Any) -> dict[str, Any]:
@@ -311,6 +318,7 @@ class TrackObservablesProcessor(ProcessorABC):
                 "file": filename,
                 "entry_start": entry_start,
                 "role": events.metadata.get("role"),
+                "sample_mass_GeV": _sample_mass_of(events.metadata),
                 "entry": np.repeat(entries, n_per_event),
                 "jet_index": ak.to_numpy(flat_jets.index).astype(np.int32),
                 "jet_features": np.stack([ak.to_numpy(flat_jets[f]) for f in JET_FEATURES],
@@ -340,6 +348,19 @@ class TrackObservablesProcessor(ProcessorABC):
 
     def postprocess(self, accumulator: Any) -> Any:
         return accumulator
+
+
+#: Fileset metadata keys of a signal sample's resonance mass (GeV), in order of preference.
+SAMPLE_MASS_KEYS = ("signal_mass_GeV", "signal_mass", "mass_a", "mass")
+
+
+def _sample_mass_of(metadata: Any) -> float:
+    """The sample's resonance mass from its fileset metadata (NaN when none is given)."""
+    for key in SAMPLE_MASS_KEYS:
+        value = metadata.get(key) if metadata is not None else None
+        if value is not None:
+            return float(value)
+    return math.nan
 
 
 def constituent_candidates_for_ghosts(events: Any, options: TrackObservablesOptions) -> ak.Array:

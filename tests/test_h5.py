@@ -14,13 +14,19 @@ from hzx.io import save_output
 from hzx.nn.h5 import inspect_h5, write_h5
 from hzx.processors.delphes import HzxDelphesSchema
 from hzx.processors.tracks import TrackObservablesProcessor
+from hzx.samples.identity import deterministic_class_id
 from hzx.scripts.cli import main as cli
+
+#: the study's keys of the two signal samples: HZa_1p5 (no mass in its name; 1.5 GeV from the
+#: fileset) and HZJpsi (the family's fixed 3.0969 GeV)
+HZA_ID = deterministic_class_id("HZA_PID36_m1.500")
+JPSI_ID = deterministic_class_id("HZJpsi_PID443_m3.097")
 
 SPEC_SHAPES = {
     "ghost_track_vars": ((7,), np.float32), "jet_features": ((6,), np.float32),
     "track_features": ((50, 8), np.float32), "track_mask": ((50,), np.bool_),
-    "constituent_features": ((20, 6), np.float32), "constituent_mask": ((20,), np.bool_),
-    "labels": ((), np.int32), "targets": ((), np.float32), "is_signal": ((), np.bool_),
+    "constituent_features": ((100, 6), np.float32), "constituent_mask": ((100,), np.bool_),
+    "labels": ((), np.int32), "targets": ((), np.float32), "is_signal": ((), np.int8),
     "signal_class": ((), np.int64), "signal_mass": ((), np.float32),
 }
 
@@ -80,22 +86,38 @@ def test_layout_values_and_classes(output, tmp_path):
                                       np.concatenate([c["labels"] for c in chunks]))
         np.testing.assert_array_equal(data["track_features"][rows],
                                       np.concatenate([c["track_features"] for c in chunks]))
-    # classes: signal samples by name → 0, 1; background −1; only truth-matched jets are signal
-    assert list(data["signal_class_ids"]) == [0, 1]
-    assert [x.decode() for x in data["signal_class_names"]] == ["HZJpsi", "HZa_1p5"]
-    assert list(data["signal_class_truth_pid"]) == [443, 36]
-    assert data["signal_class_mass_GeV"][1] == np.float32(1.5)  # from the fileset metadata
-    assert data["signal_class_mass_GeV"][0] == pytest.approx(3.097, rel=1e-6)  # median truth mass
-    sig = data["is_signal"]
-    assert set(np.unique(data["labels"][sig])) <= {25, 36, 443, 441}
+    # classes as the study: only PID-36 matched jets are signal, sha1-derived ids from the keys
+    assert list(data["signal_class_ids"]) == [HZA_ID]
+    assert [x.decode() for x in data["signal_class_keys"]] == ["HZA_PID36_m1.500"]
+    assert [x.decode() for x in data["signal_class_names"]] == ["HZA (PID 36, m=1.500 GeV)"]
+    assert list(data["signal_class_truth_pid"]) == [36]
+    assert data["signal_class_mass_GeV"][0] == np.float32(1.5)  # from the fileset metadata
+    assert [x.decode() for x in data["signal_class_source_file"]] == ["a.root"]
+    assert data["signal_class_keys"].dtype == "S120" and data["signal_class_names"].dtype == "S80"
+    sig = data["is_signal"].astype(bool)
     np.testing.assert_array_equal(sig, data["signal_class"] >= 0)
+    np.testing.assert_array_equal(sig, (data["labels"] == 36) & np.isfinite(data["targets"]))
     zjets = data["sample_index"] == 2
     assert not sig[zjets].any() and np.all(data["signal_class"][zjets] == -1)
+    jpsi = data["sample_index"] == 0
+    assert (data["labels"][jpsi] == 443).sum() > 20 and not sig[jpsi].any()  # study: PID 36 only
     a_rows = (data["sample_index"] == 1) & sig
-    assert a_rows.sum() > 20 and np.all(data["signal_class"][a_rows] == 1)
+    assert a_rows.sum() > 20 and np.all(data["signal_class"][a_rows] == HZA_ID)
+    assert np.all(data["signal_mass"][a_rows] == np.float32(1.5))
     assert np.all(np.isnan(data["signal_mass"][~sig]))
     np.testing.assert_array_equal(np.isnan(data["targets"]), ~np.isin(data["labels"],
                                                                          [25, 36, 443, 441]))
+    assert list(attrs["sample_roles"]) == ["signal", "signal", "background"]
+    assert list(attrs["sample_role_sources"]) == ["fileset"] * 3
+
+
+def test_signal_pids_option_adds_the_sm_resonances(output, tmp_path):
+    write_h5([output], tmp_path / "pids.h5", signal_pids=(36, 443, 441))
+    data, _ = read_all(tmp_path / "pids.h5")
+    assert list(data["signal_class_ids"]) == sorted([HZA_ID, JPSI_ID])
+    jpsi = (data["sample_index"] == 0) & (data["labels"] == 443)
+    assert np.all(data["signal_class"][jpsi] == JPSI_ID)
+    assert np.all(data["signal_mass"][jpsi] == np.float32(3.0969))
 
 
 def test_chunk_order_and_merging_do_not_change_the_file(samples, output, tmp_path):
@@ -122,6 +144,8 @@ def test_signal_jets_all_and_inspect(output, tmp_path, capsys):
     write_h5([output], tmp_path / "all.h5", signal_jets="all")
     data, _ = read_all(tmp_path / "all.h5")
     np.testing.assert_array_equal(data["is_signal"], data["sample_index"] < 2)
+    assert list(data["signal_class_ids"]) == sorted([HZA_ID, JPSI_ID])
+    np.testing.assert_array_equal(data["signal_class"][data["sample_index"] == 0], JPSI_ID)
     summary = inspect_h5(tmp_path / "all.h5")
     assert summary["jets"] == len(data["labels"])
     assert summary["signal_class_counts"][-1] == int((data["sample_index"] == 2).sum())
@@ -130,10 +154,12 @@ def test_signal_jets_all_and_inspect(output, tmp_path, capsys):
         float((data["ghost_track_vars"][:, 6] == -999999.0).mean()))
     assert cli(["h5", "inspect", str(tmp_path / "all.h5")]) == 0
     text = capsys.readouterr().out
-    assert f"{summary['jets']} jets" in text and "class 1: HZa_1p5" in text
+    assert f"{summary['jets']} jets" in text
+    assert f"class {HZA_ID}: HZA (PID 36, m=1.500 GeV)" in text
 
 
 def test_output_without_columns_is_an_error(tmp_path, capsys):
     save_output({"x": {"cutflow": {}}}, tmp_path / "empty.coffea")
     assert cli(["h5", str(tmp_path / "empty.coffea"), "--out", str(tmp_path / "x.h5")]) == 2
     assert "no per-jet columns" in capsys.readouterr().err
+
