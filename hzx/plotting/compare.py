@@ -33,10 +33,8 @@ def as_bool(value: Any) -> bool:
 
 
 def setup_matplotlib():
-    """Agg backend and the CMS-like mplhep style; returns pyplot."""
-    import matplotlib
-
-    matplotlib.use("Agg")
+    """The CMS-like mplhep style; returns pyplot. The backend is the caller's choice (the CLI
+    selects Agg; library code never calls ``matplotlib.use``)."""
     import matplotlib.pyplot as plt
     import mplhep
 

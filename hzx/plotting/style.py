@@ -1,4 +1,4 @@
-"""Shared figure helpers: mplhep styles, Agg backend, PNG + PDF output."""
+"""Shared figure helpers: mplhep styles, PNG + PDF output."""
 
 from __future__ import annotations
 
@@ -6,10 +6,8 @@ from pathlib import Path
 
 
 def setup(style: str = "ATLAS"):
-    """Select the Agg backend and an mplhep style; return ``matplotlib.pyplot``."""
-    import matplotlib
-
-    matplotlib.use("Agg")
+    """Select an mplhep style; return ``matplotlib.pyplot`` (the backend is the caller's choice:
+    the CLI selects Agg, library code never calls ``matplotlib.use``)."""
     import matplotlib.pyplot as plt
     import mplhep
 
