@@ -413,10 +413,17 @@ def validate(config: GenerationConfig) -> None:
                 f"{config.lhe}: no Higgs boson (25 or 35) in its events; {config.process} needs "
                 "POWHEG gg → H events")
         if config.matching == "mlm" and info.merging != "mlm":
-            what = {"ckkwl": "a CKKW-L sample (ickkw = 0 with a merging scale "
-                             f"ktdurham = {info.ktdurham_gev:g} / ptlund = {info.ptlund_gev:g})",
-                    "ckkw": "a CKKW sample (ickkw = 2)",
-                    "none": "not made for matching (no ickkw = 1 in its run card)"}[info.merging]
+            if info.merging == "ckkwl":
+                scales = " / ".join(f"{name} = {value:g}" for name, value in (
+                    ("ktdurham", info.ktdurham_gev), ("ptlund", info.ptlund_gev))
+                    if value is not None and value > 0)
+                what = f"a CKKW-L sample (ickkw = 0 with a merging scale {scales})"
+            elif info.merging == "ckkw":
+                what = "a CKKW sample (ickkw = 2)"
+            elif info.generator != "madgraph":
+                what = f"a {info.generator} file"
+            else:
+                what = "not made for matching (no ickkw = 1 in its run card)"
             raise ConfigurationError(
                 f"{config.lhe}: --matching mlm needs an MLM sample (ickkw = 1), but this is "
                 f"{what}; MLM would veto events by the wrong criterion. Shower it without "

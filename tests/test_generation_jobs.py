@@ -49,8 +49,8 @@ def test_same_seed_same_output_on_1_and_2_workers(tmp_path):
     assert one.xsec_pb == two.xsec_pb
     other = generate("zjets", out=tmp_path / "other", executor=ITER,
                      **{**opts, "seed": 10, "events": 4})
-    px = _all_arrays(other)["Particle/Particle.Px"]
-    assert px.tobytes() != a["Particle/Particle.Px"][: len(px)].tobytes()
+    px = _all_arrays(other)["Particle.Px"]
+    assert px.tobytes() != a["Particle.Px"][: len(px)].tobytes()
 
 
 @pytest.mark.slow
@@ -58,12 +58,13 @@ def test_powheg_lhe_showers(tmp_path):
     m = generate("zjets", lhe=str(LHE / "powheg-box-v2-Zj.lhe"), events=40, seed=1, out=tmp_path,
                  executor=ITER, block_size=20, mpi=False)
     assert m.events == 40
-    # no PowhegHooks in the Python bindings: the shower starts at the LHE scale, no veto
-    assert "SpaceShower:pTmaxMatch = 1" in m.pythia_settings
-    assert "TimeShower:pTmaxMatch = 1" in m.pythia_settings
-    assert not any(line.startswith("POWHEG:") for line in m.pythia_settings)
-    parts = uproot.open(m.file_paths[0])["Delphes"].arrays(["Particle/Particle.PID"])
-    pids = parts["Particle/Particle.PID"]
+    # as the study's main_PowhegPy8_Zjets.cc: primordialKThard 1.4, no pTmaxMatch, no hooks
+    assert "BeamRemnants:primordialKThard = 1.4" in m.pythia_settings
+    assert "BeamRemnants:primordialKThard = 1.88" not in m.pythia_settings
+    assert not any("pTmaxMatch" in line or line.startswith("POWHEG:")
+                   for line in m.pythia_settings)
+    assert m.provenance["variations"] == []  # its driver runs no UncertaintyBands
+    pids = uproot.open(m.file_paths[0])["Delphes"]["Particle.PID"].array()
     assert ak.all(ak.any(pids == 23, axis=1))
     assert m.xsec_pb > 0
 
@@ -71,8 +72,9 @@ def test_powheg_lhe_showers(tmp_path):
 @pytest.mark.slow
 def test_madgraph_mlm_lhe_showers(tmp_path):
     m = generate("zjets", lhe=str(LHE / "madgraph-2.2.1-Z-mlm.lhe.gz"), events=60, seed=1,
-                 out=tmp_path, executor=ITER, block_size=30, mpi=False)
-    # MLM matching vetoes part of the LHE events; blocks read disjoint LHE slices
+                 out=tmp_path, executor=ITER, block_size=30, mpi=False, matching="mlm",
+                 shower_variations="off")
+    # MLM matching (asked for) vetoes part of the LHE events; blocks read disjoint LHE slices
     assert 10 < m.events < 60
     assert any(s.startswith("JetMatching:merge = on") for s in m.pythia_settings)
     assert 0 < m.xsec_pb < 1e5
