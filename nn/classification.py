@@ -1,8 +1,17 @@
-"""Signal/background classification of jets: signal = ``signal_class`` ≥ 0, background = −1.
+"""Signal/background classification of jets.
 
-Outputs in the run directory: ``model.pt``, ``scaler.json``, ``metrics.json`` (ROC AUC on the
-test split, overall and per signal class against all background, and the signal efficiency at
-background rejections 10, 100, 1000) and PNG plots (training curves, ROC, scores per class).
+Signal is the study's ``is_signal`` label (``label_key``; with a plain :class:`DataConfig`
+``signal_class`` ≥ 0 against background −1). Outputs in the run directory:
+
+- the study's (``train_classification_pytorch.py``): ``metrics.json`` keys ``best_threshold``
+  and ``best_significance`` (S/√B scan of the validation scores over 101 thresholds),
+  ``val_auc``, ``test_auc``, ``val_loss``, ``test_loss``, ``hyperparameters``;
+  ``best_model.pth``; ``loss_curve.png``, ``weight_dist.png``, ``predictions_val.png``,
+  ``predictions_test.png``, ``significance.png``, ``roc_val.png``, ``roc_test.png``
+  (``args.json`` is written by the command line);
+- hzx's: ``model.pt``, ``scaler.json``, further metrics.json keys (ROC AUC per signal class
+  against all background, signal efficiency at background rejections 10, 100, 1000, the full
+  significance scan, provenance) and ``training_curves.png``, ``roc.png``, ``scores_*.png``.
 """
 
 from __future__ import annotations
@@ -11,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hzx.nn.config import DataConfig, TrainConfig
+from hzx.nn.config import ClassifierConfig, ClassifierDataConfig, DataConfig, TrainConfig
 from hzx.nn.pipeline import CLASSIFICATION, PreparedData
 from hzx.nn.regression import TrainingRun, _safe
 
@@ -49,7 +58,7 @@ def score_summary(table, score: np.ndarray, rejections) -> dict:
     return out
 
 
-def train_classifier(data: DataConfig, config: TrainConfig | None = None,
+def train_classifier(data: DataConfig | None = None, config: TrainConfig | None = None,
                      output_dir: str | Path = "nn_classifier", *,
                      prepared: PreparedData | None = None, extra_metrics: dict | None = None,
                      rejections=(10.0, 100.0, 1000.0), step: str = "train-classifier") -> TrainingRun:
@@ -57,7 +66,8 @@ def train_classifier(data: DataConfig, config: TrainConfig | None = None,
 
     Same arguments as :func:`hzx.nn.regression.train_regression`; ``config.class_weight``
     balances the classes and ``rejections`` sets the background rejections 1/ε_B at which the
-    signal efficiency is quoted. ``config.loss`` is ignored (binary cross-entropy).
+    signal efficiency is quoted. ``config.loss`` is ignored (binary cross-entropy). The
+    defaults are :class:`ClassifierDataConfig` and :class:`ClassifierConfig` (the study's).
     """
     from hzx.nn import plots
     from hzx.nn.metrics import roc_curve
@@ -73,7 +83,9 @@ def train_classifier(data: DataConfig, config: TrainConfig | None = None,
     from hzx.nn.training import device_description, predict, resolve_device
     from hzx.provenance import provenance
 
-    config = config or TrainConfig()
+    config = config or ClassifierConfig()
+    if data is None:
+        data = ClassifierDataConfig()
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     device = resolve_device(config.device)
@@ -91,12 +103,32 @@ def train_classifier(data: DataConfig, config: TrainConfig | None = None,
         extra_scores[label] = (extra_table, score)
 
     from hzx.nn.metrics import roc_auc
+    from hzx.nn.pipeline import numpy_loss
+    from hzx.nn.study import classifier_hyperparameters, save_study_checkpoint, significance_scan
 
+    val_is_signal = table.is_signal[prepared.val]
+    scan = significance_scan(val_is_signal, val_score)
+    val_logit = predict(model, prepared.x[prepared.val], device)
+    test_logit = predict(model, prepared.x[prepared.test], device)
+    val_auc = roc_auc(val_is_signal, val_score)
+    study_keys = {
+        "best_threshold": scan["best_threshold"],
+        "best_significance": scan["best_significance"],
+        "val_auc": val_auc,
+        "test_auc": test_summary["auc"],
+        "val_loss": numpy_loss(CLASSIFICATION, config, val_logit, val_is_signal),
+        "test_loss": numpy_loss(CLASSIFICATION, config, test_logit, test_table.is_signal),
+        "hyperparameters": classifier_hyperparameters(config),
+    }
     metrics = {
+        **study_keys,
+        "significance_scan": {"split": "validation", "rule": "S/√B of jets with score ≥ t "
+                              "(0 where B = 0)", "thresholds": scan["thresholds"],
+                              "significance": scan["significance"]},
         "task": CLASSIFICATION,
         "auc": test_summary.pop("auc"),
         **test_summary,
-        "validation": {"auc": roc_auc(table.is_signal[prepared.val], val_score)},
+        "validation": {"auc": val_auc},
         "units": UNITS,
         "seed": config.seed,
         "device": device,
@@ -123,7 +155,22 @@ def train_classifier(data: DataConfig, config: TrainConfig | None = None,
                     features_key=data.features_key, extra={"seed": config.seed})
     prepared.preprocessor.save(output_dir / "scaler.json")
     write_json(output_dir / "metrics.json", metrics)
+    save_study_checkpoint(output_dir / "best_model.pth", model, CLASSIFICATION)
     if config.plots:
+        from hzx.nn import study_plots as sp
+
+        h = fit_result.history
+        sp.loss_curve(h["train_loss"], h["val_loss"], output_dir / "loss_curve.png", "loss")
+        sp.weight_distribution(model, output_dir / "weight_dist.png", log_bins=False)
+        sp.score_histograms(val_is_signal, val_score, output_dir / "predictions_val.png")
+        sp.score_histograms(test_table.is_signal, test_score, output_dir / "predictions_test.png")
+        sp.significance(scan, output_dir / "significance.png")
+        for split, truth, score, auc in (("val", val_is_signal, val_score, val_auc),
+                                         ("test", test_table.is_signal, test_score,
+                                          study_keys["test_auc"])):
+            fpr, tpr, _ = roc_curve(truth, score)
+            sp.roc_curve(fpr, tpr, auc, output_dir / f"roc_{split}.png",
+                         f"ROC curve ({'validation' if split == 'val' else 'test'} split)")
         plots.training_curves(fit_result.history, output_dir / "training_curves.png",
                               fit_result.best_epoch, "binary cross-entropy")
         curves = {}

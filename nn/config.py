@@ -1,8 +1,17 @@
 """Configuration of the neural-network trainers as frozen dataclasses.
 
-The defaults reproduce the study (``train_regression_pytorch.py``): batch 256, 100 epochs,
-learning rate 1e-3, hidden layers 128 64 32, dropout 0.1, test and validation splits 0.2,
-Huber loss, robust scaling and early stopping with a patience of 10 epochs.
+The defaults reproduce the argparse defaults of the study's scripts.
+
+- Regression (``train_regression_pytorch.py``; :class:`DataConfig`, :class:`TrainConfig`):
+  batch 100, 50 epochs, learning rate 1e-3, hidden layers 50 50 50 50 50, dropout 0, batch
+  normalisation, MSLE loss (Huber δ 1), robust scaling, test and validation splits 0.2 of all
+  jets (60/20/20), early stopping with a patience of 10 epochs, seed 42, jets with an undefined
+  feature (−999999 or NaN) dropped, signal accuracy tolerance 1 GeV.
+- Classification (``train_classification_pytorch.py``; :class:`ClassifierDataConfig`,
+  :class:`ClassifierConfig`): batch 128, 50 epochs, learning rate 1e-3, hidden layers 64 32 16,
+  dropout 0, batch normalisation, no feature scaling, no class weights, features
+  ``ghost_track_vars_with_reg``, label ``is_signal``, test split 0.2 and a validation split of
+  the same size (60/20/20), patience 10, seed 42, jets with an undefined feature dropped.
 """
 
 from __future__ import annotations
@@ -45,28 +54,37 @@ class DataConfig:
         training-split median of that feature (stored with the scaler, applied again at
         inference); ``drop`` removes every jet with any undefined feature; ``keep`` passes
         sentinels through unchanged (jets with NaN features are still dropped).
+        The study drops such jets (``drop``, the default).
     standardize : {"robust", "standard", "none"}
         Feature scaling fitted on the training split only: (x − median)/IQR, (x − mean)/σ, none.
     test_split : float
-        Fraction of every class put into the test split.
+        Fraction of the jets (of every class) put into the test split.
     val_split : float
-        Fraction of what remains after the test split used for validation (early stopping).
+        Fraction of ALL jets (of every class) put into the validation split (early stopping),
+        as in the study: 0.2 and 0.2 give 60/20/20. ``test_split + val_split`` must be < 1.
     extra_eval_h5 : tuple of str
         Files evaluated only after training (never used for optimisation), e.g. Z+jets.
     extra_eval_label : tuple of str
-        One label per extra file, or a single label for all of them (default: file stem).
+        One label per extra file, or a single label for all of them (default ``ZJets``, the
+        study's; an empty tuple labels each file by its stem).
+    label_key : str or None
+        Classifier only: dataset whose values > 0.5 mark signal jets (the study's
+        ``is_signal``). A file without it falls back to ``labels`` == 36 (the study's rule),
+        then to ``class_key`` ≥ 0; which rule was used is recorded in metrics.json.
+        None: signal = ``class_key`` ≥ 0.
     """
 
     input_h5: tuple[str, ...] = ()
     features_key: str = "ghost_track_vars"
     targets_key: str = "targets"
     class_key: str = "signal_class"
-    missing: str = "impute"
+    missing: str = "drop"
     standardize: str = "robust"
     test_split: float = 0.2
     val_split: float = 0.2
     extra_eval_h5: tuple[str, ...] = ()
-    extra_eval_label: tuple[str, ...] = ()
+    extra_eval_label: tuple[str, ...] = ("ZJets",)
+    label_key: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "input_h5", tuple(str(p) for p in self.input_h5))
@@ -80,6 +98,10 @@ class DataConfig:
             value = getattr(self, name)
             if not 0.0 < value < 1.0:
                 raise ConfigurationError(f"{name} must lie in (0, 1), got {value}")
+        if self.test_split + self.val_split >= 1.0:
+            raise ConfigurationError(
+                f"test_split + val_split must be < 1 (fractions of all jets), got "
+                f"{self.test_split} + {self.val_split}")
         if self.extra_eval_label and len(self.extra_eval_label) not in (1, len(self.extra_eval_h5)):
             raise ConfigurationError(
                 f"--extra-eval-label: give one label or one per --extra-eval-h5 file "
@@ -96,6 +118,20 @@ class DataConfig:
         if len(self.extra_eval_label) == 1:
             return list(self.extra_eval_label) * len(self.extra_eval_h5)
         return list(self.extra_eval_label)
+
+    def replace(self, **changes) -> DataConfig:
+        """A copy with some fields changed."""
+        return dataclasses.replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class ClassifierDataConfig(DataConfig):
+    """:class:`DataConfig` with the defaults of ``train_classification_pytorch.py``: features
+    ``ghost_track_vars_with_reg``, label ``is_signal``, no scaling."""
+
+    features_key: str = "ghost_track_vars_with_reg"
+    standardize: str = "none"
+    label_key: str | None = "is_signal"
 
 
 @dataclass(frozen=True)
@@ -123,11 +159,16 @@ class TrainConfig:
         Huber transition point δ in GeV.
     patience : int
         Early stopping: epochs without improvement of the validation loss before stopping
-        (0 disables early stopping). The weights of the best epoch are restored.
+        (0 disables early stopping; in the study 0 stops at the first epoch without
+        improvement). The weights of the best epoch are restored.
     weight_decay : float
         Adam L2 weight decay.
     class_weight : {"balanced", "none"}
-        Classifier only: weight jets by N / (2 N_class) so both classes count equally.
+        Classifier only: ``balanced`` weights jets by N / (2 N_class) so both classes count
+        equally; ``none`` (the study) weights every jet 1.
+    signal_accuracy_tolerance : float
+        Regression only: a signal jet counts as correct when |regressed − true| ≤ this (GeV);
+        the ``signal_only`` section of report.json.
     seed : int
         Seeds the split, the weight initialisation and the batch order.
     device : str
@@ -140,17 +181,18 @@ class TrainConfig:
         Write PNG plots (Optuna trials turn this off).
     """
 
-    batch_size: int = 256
-    epochs: int = 100
+    batch_size: int = 100
+    epochs: int = 50
     learning_rate: float = 1e-3
-    hidden_sizes: tuple[int, ...] = (128, 64, 32)
-    dropout: float = 0.1
+    hidden_sizes: tuple[int, ...] = (50, 50, 50, 50, 50)
+    dropout: float = 0.0
     batch_norm: bool = True
-    loss: str = "huber"
+    loss: str = "msle"
     huber_delta: float = 1.0
     patience: int = 10
     weight_decay: float = 0.0
-    class_weight: str = "balanced"
+    class_weight: str = "none"
+    signal_accuracy_tolerance: float = 1.0
     seed: int = 42
     device: str = "auto"
     num_threads: int | None = None
@@ -172,12 +214,24 @@ class TrainConfig:
             raise ConfigurationError(f"dropout must lie in [0, 1), got {self.dropout}")
         if self.learning_rate <= 0 or self.huber_delta <= 0:
             raise ConfigurationError("learning_rate and huber_delta must be positive")
+        if self.signal_accuracy_tolerance < 0:
+            raise ConfigurationError(
+                f"signal_accuracy_tolerance must be ≥ 0 GeV, got {self.signal_accuracy_tolerance}")
         if self.patience < 0:
             raise ConfigurationError(f"patience must be ≥ 0, got {self.patience}")
 
     def replace(self, **changes) -> TrainConfig:
         """A copy with some fields changed."""
         return dataclasses.replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class ClassifierConfig(TrainConfig):
+    """:class:`TrainConfig` with the defaults of ``train_classification_pytorch.py``: batch 128,
+    hidden layers 64 32 16 (the loss is binary cross-entropy; ``loss`` is ignored)."""
+
+    batch_size: int = 128
+    hidden_sizes: tuple[int, ...] = (64, 32, 16)
 
 
 @dataclass(frozen=True)
@@ -194,9 +248,10 @@ class OptunaConfig:
         Optuna storage URL, e.g. ``sqlite:///out/optuna.db`` (default: ``optuna.db`` in the
         output directory). An existing study of that name is resumed.
     direction : str or None
-        ``minimize`` or ``maximize``; it chooses the objective. Regression: validation MSE in
-        GeV² (minimize, default) or validation R² (maximize). Classifier: validation AUC
-        (maximize, default) or validation binary cross-entropy (minimize).
+        ``minimize`` or ``maximize``; it chooses the objective, as in the study. Regression:
+        validation loss (the trial's loss; minimize, default) or validation R² (maximize).
+        Classifier: validation AUC (maximize, default) or validation binary cross-entropy
+        (minimize).
     timeout : float or None
         Stop starting new trials after this many seconds.
     pruner : {"median", "none"}

@@ -3,10 +3,11 @@
 A :class:`JetTable` concatenates the jets of one or more files. Every problem with an input is
 raised as :class:`hzx.errors.InputFileError` naming the file and the dataset key.
 
-Signal classes are matched across files by name (``signal_class_names``): the first name seen
-gets global id 0, the next 1, and so on, so two files that both call their class 0 but hold
-different signal masses stay distinct. Files without class metadata keep their raw ids
-(named ``class_<id>``). Background is always −1.
+Signal classes are matched across files by name (``signal_class_names``). A class keeps the id
+its file gives it (e.g. the study's sha1-derived ids) unless another file already uses that id
+for a different name; then it gets the smallest free id ≥ 0, so two files that both call their
+class 0 but hold different signal masses stay distinct. Files without class metadata keep their
+raw ids (named ``class_<id>``). Background is always −1.
 """
 
 from __future__ import annotations
@@ -42,6 +43,13 @@ class JetTable:
         Global class id → name (−1 → "background").
     class_mass_GeV : dict int → float
         Global class id → nominal signal mass in GeV, where the file provides it.
+    class_meta : dict int → dict
+        Global class id → the file's ``key`` and ``truth_pid`` (``signal_class_keys``,
+        ``signal_class_truth_pid``) where present.
+    signal_label : ndarray (N,) bool or None
+        Signal truth read from a label dataset (``is_signal``); None: ``signal_class`` ≥ 0.
+    label_rule : str
+        How ``is_signal`` was decided (for metrics.json).
     """
 
     features: np.ndarray
@@ -52,22 +60,39 @@ class JetTable:
     feature_names: list[str]
     class_names: dict[int, str] = field(default_factory=dict)
     class_mass_GeV: dict[int, float] = field(default_factory=dict)
+    class_meta: dict[int, dict] = field(default_factory=dict)
+    signal_label: np.ndarray | None = None
+    label_rule: str = "signal_class >= 0"
 
     def __len__(self) -> int:
         return len(self.signal_class)
 
     def subset(self, mask_or_index: np.ndarray) -> JetTable:
         """The jets selected by a boolean mask or an index array (metadata shared)."""
+        label = None if self.signal_label is None else self.signal_label[mask_or_index]
         return JetTable(
             self.features[mask_or_index], self.targets[mask_or_index],
             self.signal_class[mask_or_index], self.source[mask_or_index], self.files,
-            self.feature_names, self.class_names, self.class_mass_GeV,
+            self.feature_names, self.class_names, self.class_mass_GeV, self.class_meta,
+            label, self.label_rule,
         )
 
     @property
     def is_signal(self) -> np.ndarray:
-        """Boolean (N,): the jet belongs to a signal class."""
+        """Boolean (N,): a signal jet (label dataset, else a signal class ≥ 0)."""
+        if self.signal_label is not None:
+            return self.signal_label
         return self.signal_class >= 0
+
+    def class_lookup(self, class_id: int) -> dict:
+        """The study's per-class metadata entry: class_id, name, key, mass_GeV, truth_pid."""
+        entry: dict = {"class_id": int(class_id)}
+        if int(class_id) in self.class_names:
+            entry["name"] = self.class_names[int(class_id)]
+        entry.update(self.class_meta.get(int(class_id), {}))
+        if int(class_id) in self.class_mass_GeV:
+            entry["mass_GeV"] = self.class_mass_GeV[int(class_id)]
+        return entry
 
     def class_label(self, class_id: int) -> str:
         """Human-readable name of a global class id, with its mass when known."""
@@ -106,6 +131,45 @@ def _require(h5file, path: str, key: str, reason: str = ""):
     return h5file[key]
 
 
+def read_class_extra(h5file) -> dict[int, dict]:
+    """Per-file class id → {"key", "truth_pid"} from ``signal_class_keys`` / ``_truth_pid``."""
+    out: dict[int, dict] = {}
+    if "signal_class_ids" not in h5file:
+        return out
+    ids = np.asarray(h5file["signal_class_ids"][()]).astype(np.int64).ravel()
+    keys = (np.atleast_1d(h5file["signal_class_keys"][()])
+            if "signal_class_keys" in h5file else None)
+    pids = (np.atleast_1d(h5file["signal_class_truth_pid"][()])
+            if "signal_class_truth_pid" in h5file else None)
+    for i, cid in enumerate(ids):
+        entry = {}
+        if keys is not None and i < len(keys):
+            entry["key"] = _decode(keys[i])
+        if pids is not None and i < len(pids):
+            entry["truth_pid"] = int(pids[i])
+        out[int(cid)] = entry
+    return out
+
+
+def read_signal_label(h5file, label_key: str, n_jets: int) -> tuple[np.ndarray | None, str]:
+    """The study's signal truth: ``label_key`` > 0.5, else ``labels`` == 36 (its fallback);
+    ``(None, rule)`` when the file has neither (then ``signal_class`` ≥ 0 decides)."""
+    if label_key in h5file:
+        values = np.asarray(h5file[label_key][()], dtype=np.float64).ravel()
+        rule = f"{label_key} > 0.5"
+    elif "labels" in h5file:
+        raw = np.asarray(h5file["labels"][()])
+        if raw.ndim > 1:
+            raw = np.argmax(raw, axis=1)
+        values = (raw.ravel() == 36).astype(np.float64)
+        rule = f"labels == 36 (no '{label_key}' dataset)"
+    else:
+        return None, f"signal_class >= 0 (no '{label_key}' or 'labels' dataset)"
+    if len(values) != n_jets:
+        return values, rule  # length checked by the caller
+    return values > 0.5, rule
+
+
 def read_class_metadata(h5file) -> tuple[dict[int, str], dict[int, float]]:
     """Per-file class id → name and id → mass (GeV) from the ``signal_class_*`` datasets."""
     names: dict[int, str] = {}
@@ -126,6 +190,7 @@ def load_jets(
     paths, features_key: str = "ghost_track_vars", targets_key: str | None = "targets",
     class_key: str = "signal_class", *, expected_features: int | None = None,
     class_registry: tuple[dict[int, str], dict[int, float]] | None = None,
+    label_key: str | None = None,
 ) -> JetTable:
     """Read and concatenate the jets of HDF5 files.
 
@@ -138,6 +203,8 @@ def load_jets(
         Required number of feature columns (e.g. that of a trained model).
     class_registry : (names, masses), optional
         Global class ids already assigned (extra evaluation files reuse the training ids).
+    label_key : str, optional
+        Read the signal truth from this dataset (see :func:`read_signal_label`).
 
     Raises
     ------
@@ -153,7 +220,9 @@ def load_jets(
     global_names, global_mass = ({}, {}) if class_registry is None else (
         dict(class_registry[0]), dict(class_registry[1]))
     name_to_id = {n: i for i, n in global_names.items() if i >= 0}
-    features, targets, classes, sources = [], [], [], []
+    features, targets, classes, sources, labels = [], [], [], [], []
+    class_meta: dict[int, dict] = {}
+    rules: list[str] = []
     feature_names: list[str] | None = None
     first_with_features = None
     for index, path in enumerate(paths):
@@ -194,6 +263,14 @@ def load_jets(
                     path, f"dataset '{features_key}': every value of all {n_jets} jets is the "
                     "sentinel −999999 or NaN; nothing to learn from")
             local_names, local_mass = read_class_metadata(h5)
+            local_extra = read_class_extra(h5)
+            if label_key is not None:
+                label, rule = read_signal_label(h5, label_key, n_jets)
+                if label is not None and len(label) != n_jets:
+                    raise InputFileError(path, f"label dataset has {len(label)} entries but "
+                                         f"'{features_key}' has {n_jets} jets ({rule})")
+                rules.append(rule)
+                labels.append(cls >= 0 if label is None else label)
         mapped = np.full(n_jets, BACKGROUND, dtype=np.int64)
         for cid in np.unique(cls[cls >= 0]):
             name = local_names.get(int(cid))
@@ -205,14 +282,18 @@ def load_jets(
                         "'signal_class_ids' but that id is already used by another file")
             elif name in name_to_id:
                 gid = name_to_id[name]
+            elif int(cid) not in global_names:
+                gid = int(cid)  # the file's own id (e.g. sha1-derived) when it is free
             else:
-                gid = len(name_to_id)
+                gid = 0
                 while gid in global_names:
                     gid += 1
             name_to_id[name] = gid
             global_names[gid] = name
             if int(cid) in local_mass:
                 global_mass[gid] = local_mass[int(cid)]
+            if local_extra.get(int(cid)):
+                class_meta[gid] = local_extra[int(cid)]
             mapped[cls == cid] = gid
         if feature_names is None:
             feature_names, first_with_features = names, path
@@ -224,6 +305,8 @@ def load_jets(
     return JetTable(
         np.concatenate(features), np.concatenate(targets), np.concatenate(classes),
         np.concatenate(sources), paths, feature_names or [], global_names, global_mass,
+        class_meta, np.concatenate(labels) if label_key is not None else None,
+        "; ".join(dict.fromkeys(rules)) if rules else "signal_class >= 0",
     )
 
 
@@ -254,8 +337,9 @@ def stratified_split(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Train/validation/test indices, stratified by class and reproducible from ``seed``.
 
-    In every class a fraction ``test_split`` goes to the test split and a fraction ``val_split``
-    of the remainder to validation (each split gets at least one jet of a class with ≥ 3 jets).
+    In every class a fraction ``test_split`` of its jets goes to the test split and a fraction
+    ``val_split`` of its jets (of ALL of them, as in the study: 0.2 and 0.2 give 60/20/20) to
+    validation; each split gets at least one jet of a class with ≥ 3 jets.
     """
     rng = np.random.default_rng(seed)
     train, val, test = [], [], []
@@ -264,7 +348,7 @@ def stratified_split(
         index = index[rng.permutation(len(index))]
         n = len(index)
         n_test = round(n * test_split)
-        n_val = round((n - n_test) * val_split)
+        n_val = round(n * val_split)
         if n >= 3:
             n_test = min(max(n_test, 1), n - 2)
             n_val = min(max(n_val, 1), n - n_test - 1)

@@ -65,33 +65,114 @@ def format_inspection(summary: dict) -> str:
     return "\n".join(lines)
 
 
-def plot_features(input_h5, output_dir: str | Path, *, features_key: str = "ghost_track_vars",
-                  class_key: str = "signal_class", masses_GeV=None, bins: int = 50,
-                  log: bool = False, include_background: bool = True,
-                  mass_tolerance_GeV: float = 0.01) -> list[Path]:
-    """One PNG per feature with its normalised distribution per class (defined values only).
+#: The study's feature plotter leaves out the 8 GeV mass point (unreliable sample).
+EXCLUDED_MASSES_GEV = (8.0,)
 
-    ``masses_GeV`` chooses the signal classes overlaid (nominal masses from
-    ``signal_class_mass_GeV``, matched within ``mass_tolerance_GeV``); default all classes.
-    Background (class −1) is drawn too unless ``include_background`` is False.
+
+def parse_masses(values) -> list[float] | None:
+    """Masses in GeV from strings with comma- or space-separated numbers (the study's
+    ``--include-signal-masses "0.5,1.5"``) or from numbers; None when empty."""
+    if values is None:
+        return None
+    if isinstance(values, (str, float, int)):
+        values = [values]
+    out = []
+    for value in values:
+        if isinstance(value, str):
+            for token in value.replace(",", " ").split():
+                try:
+                    out.append(float(token))
+                except ValueError as err:
+                    raise ConfigurationError(f"not a mass in GeV: {token!r}") from err
+        else:
+            out.append(float(value))
+    return out or None
+
+
+def feature_edges(values: list[np.ndarray], feature: str, bins: int = 60) -> np.ndarray | None:
+    """The study's binning: nTracks 0–20 (20 bins), angularity_2 0–50 (25 bins), otherwise
+    the 0.5–99.5 % range of the defined values (sentinel and −1 left out) widened by 5 %."""
+    if feature == "nTracks":
+        return np.linspace(0.0, 20.0, 21)
+    if feature == "angularity_2":
+        return np.linspace(0.0, 50.0, 26)
+    pool = [v[np.isfinite(v) & (v > -999998.0) & ~np.isclose(v, -1.0)] for v in values]
+    pool = [v for v in pool if len(v)]
+    if not pool:
+        return None
+    low, high = np.percentile(np.concatenate(pool), [0.5, 99.5])
+    if not (np.isfinite(low) and np.isfinite(high)) or high <= low:
+        return None
+    span = high - low
+    return np.linspace(low - 0.05 * span, high + 0.05 * span, bins + 1)
+
+
+def _safe_name(name: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "_-." else "_" for ch in name).strip("_")
+
+
+def plot_features(input_h5, output_dir: str | Path, *, features_key: str = "ghost_track_vars",
+                  class_key: str = "signal_class", targets_key: str = "targets",
+                  label_key: str = "is_signal", masses_GeV=None, bins: int = 50,
+                  log: bool = False, include_background: bool = True,
+                  mass_tolerance_GeV: float = 0.01, exclude_masses_GeV=EXCLUDED_MASSES_GEV,
+                  skip_signal_background: bool = False, skip_per_class: bool = False,
+                  skip_mass: bool = False, create_pdf: bool = False) -> list[Path]:
+    """The study's feature plots (``plot_features.py``) and hzx's per-class distributions.
+
+    Written to ``output_dir``:
+
+    - ``class_breakdown.png``: jets per class;
+    - ``feature_sb_<ii>_<name>.png`` (unless ``skip_signal_background``): every feature for
+      background (filled) and each signal class (line), normalised, in the study's binning;
+    - ``signal_mass_by_class.png`` (unless ``skip_mass``; needs ``targets_key`` in the files):
+      truth mass per signal class;
+    - ``feature_<name>.png`` (unless ``skip_per_class``): hzx's normalised distribution per
+      class of the defined values, the undefined fraction in the legend;
+    - ``feature_plots_summary.pdf`` (``create_pdf``): all PNGs of the directory, one a page.
+
+    ``masses_GeV`` chooses the signal classes drawn (nominal masses from
+    ``signal_class_mass_GeV``, matched within ``mass_tolerance_GeV``; default all). Classes at
+    ``exclude_masses_GeV`` (the study leaves out 8 GeV) are dropped unless named in
+    ``masses_GeV``. Signal/background follows ``label_key`` (``is_signal``; fallbacks as
+    :func:`hzx.nn.datasets.read_signal_label`). Background (class −1) is drawn unless
+    ``include_background`` is False.
     """
+    import h5py
+
     from hzx.nn import plots
+    from hzx.nn import study_plots as sp
     from hzx.nn.datasets import load_jets, undefined_mask
 
     paths = [input_h5] if isinstance(input_h5, (str, Path)) else list(input_h5)
-    table = load_jets(paths, features_key, None, class_key)
+    has_targets = True
+    for p in paths:
+        if Path(p).is_file():
+            with h5py.File(p, "r") as h5:
+                has_targets &= targets_key in h5
+    want_mass = not skip_mass and has_targets
+    table = load_jets(paths, features_key, targets_key if want_mass else None, class_key,
+                      label_key=label_key)
+    masses_GeV = parse_masses(masses_GeV)
     chosen = [int(c) for c in np.unique(table.signal_class) if c >= 0]
+
+    def near(cid: int, masses) -> bool:
+        mass = table.class_mass_GeV.get(cid, np.nan)
+        return any(abs(mass - m) <= mass_tolerance_GeV for m in masses)
+
     if masses_GeV:
         wanted = []
         for mass in masses_GeV:
-            match = [c for c in chosen
-                     if abs(table.class_mass_GeV.get(c, np.nan) - mass) <= mass_tolerance_GeV]
+            match = [c for c in chosen if near(c, [mass])]
             if not match:
                 known = sorted(table.class_mass_GeV.get(c, float("nan")) for c in chosen)
                 raise InputFileError(", ".join(map(str, paths)), f"no signal class with mass "
                                      f"{mass:g} GeV in 'signal_class_mass_GeV' (present: {known})")
             wanted += match
         chosen = wanted
+    elif exclude_masses_GeV:
+        chosen = [c for c in chosen if not near(c, exclude_masses_GeV)]
+    signal_ids = list(chosen)
     if include_background and (table.signal_class < 0).any():
         chosen = [-1, *chosen]
     if not chosen:
@@ -99,14 +180,40 @@ def plot_features(input_h5, output_dir: str | Path, *, features_key: str = "ghos
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     undefined = undefined_mask(table.features)
+    background = ~table.is_signal
     written = []
-    for j, feature in enumerate(table.feature_names):
-        values, fractions = {}, {}
-        for cid in chosen:
-            sel = table.signal_class == cid
-            label = table.class_label(cid)
-            values[label] = table.features[sel & ~undefined[:, j], j]
-            fractions[label] = float(undefined[sel, j].mean()) if sel.any() else 0.0
-        written.append(plots.feature_distributions(values, output_dir / f"feature_{feature}.png",
-                                                   feature, fractions, bins, log))
+
+    counts = {table.class_names.get(c, f"signal {c}"): int((table.signal_class == c).sum())
+              for c in signal_ids}
+    written.append(sp.class_breakdown(int(background.sum()), counts,
+                                      output_dir / "class_breakdown.png"))
+    if not skip_signal_background and background.any() and signal_ids:
+        for j, feature in enumerate(table.feature_names):
+            ok = ~undefined[:, j]
+            bkg = table.features[background & ok, j]
+            sig = {table.class_names.get(c, f"class {c}"):
+                   table.features[(table.signal_class == c) & ok, j] for c in signal_ids}
+            edges = feature_edges([bkg, *sig.values()], feature)
+            if edges is None:
+                continue
+            written.append(sp.signal_background_feature(
+                bkg, sig, edges, feature, output_dir / f"feature_sb_{j:02d}_{_safe_name(feature)}.png"))
+    if want_mass and signal_ids:
+        written.append(sp.truth_mass_by_class(
+            {table.class_names.get(c, f"class {c}"): table.targets[table.signal_class == c]
+             for c in signal_ids}, output_dir / "signal_mass_by_class.png"))
+    if not skip_per_class:
+        for j, feature in enumerate(table.feature_names):
+            values, fractions = {}, {}
+            for cid in chosen:
+                sel = table.signal_class == cid
+                label = table.class_label(cid)
+                values[label] = table.features[sel & ~undefined[:, j], j]
+                fractions[label] = float(undefined[sel, j].mean()) if sel.any() else 0.0
+            written.append(plots.feature_distributions(
+                values, output_dir / f"feature_{feature}.png", feature, fractions, bins, log))
+    if create_pdf:
+        pdf = sp.summary_pdf(output_dir)
+        if pdf is not None:
+            written.append(pdf)
     return written

@@ -62,7 +62,8 @@ def prepare(data: DataConfig, task: str, seed: int) -> PreparedData:
     """
     files = ", ".join(data.input_h5)
     table = load_jets(data.input_h5, data.features_key,
-                      data.targets_key if task == REGRESSION else None, data.class_key)
+                      data.targets_key if task == REGRESSION else None, data.class_key,
+                      label_key=data.label_key if task == CLASSIFICATION else None)
     selection: dict = {"jets_in_files": len(table)}
     if task == REGRESSION:
         finite = np.isfinite(table.targets)
@@ -73,11 +74,17 @@ def prepare(data: DataConfig, task: str, seed: int) -> PreparedData:
         selection["jets_without_target"] = int((~finite).sum())
         table = table.subset(finite)
     else:
-        selection["rule"] = f"all jets; signal = {data.class_key} ≥ 0, background = {data.class_key} = −1"
+        if data.label_key is None:
+            selection["rule"] = (f"all jets; signal = {data.class_key} ≥ 0, background = "
+                                 f"{data.class_key} = −1")
+        else:
+            selection["rule"] = f"all jets; signal: {table.label_rule}"
+        selection["label_rule"] = table.label_rule
         n_sig = int(table.is_signal.sum())
         if n_sig == 0 or n_sig == len(table):
             present = "signal" if n_sig else "background (−1)"
-            raise InputFileError(files, f"dataset '{data.class_key}' holds only {present} jets; "
+            key = data.class_key if table.signal_label is None else table.label_rule.split()[0]
+            raise InputFileError(files, f"dataset '{key}' holds only {present} jets; "
                                  "the classifier needs both signal (≥ 0) and background (−1)")
     table, counts = select_defined(table, data.missing)
     selection.update(counts)
@@ -122,6 +129,24 @@ def make_loss(task: str, config: TrainConfig):
         F.huber_loss(out, y, reduction="none", delta=config.huber_delta), w)
 
 
+def numpy_loss(task: str, config: TrainConfig, output: np.ndarray, target: np.ndarray) -> float:
+    """Mean training loss (unweighted, as the study reports it) of network outputs: the
+    regression's MSE/MSLE/Huber on the mass in GeV or binary cross-entropy on logits."""
+    out = np.asarray(output, dtype=np.float64)
+    y = np.asarray(target, dtype=np.float64)
+    if len(out) == 0:
+        return float("nan")
+    if task == CLASSIFICATION:
+        return float(np.mean(np.logaddexp(0.0, out) - y * out))
+    if config.loss == "mse":
+        return float(np.mean((out - y) ** 2))
+    if config.loss == "msle":
+        return float(np.mean((np.log1p(np.clip(out, 0, None)) - np.log1p(np.clip(y, 0, None))) ** 2))
+    diff = np.abs(out - y)
+    delta = config.huber_delta
+    return float(np.mean(np.where(diff < delta, 0.5 * diff**2, delta * (diff - 0.5 * delta))))
+
+
 def train_network(prepared: PreparedData, config: TrainConfig, device: str, epoch_callback=None):
     """Build the MLP under the run's seed and fit it. Returns ``(model, FitResult)``."""
     from hzx.nn.models import build_mlp
@@ -154,15 +179,19 @@ def load_extra(data: DataConfig, prepared: PreparedData, with_targets: bool):
     for path, label in zip(data.extra_eval_h5, data.extra_labels(), strict=True):
         table = load_jets([path], data.features_key, data.targets_key if with_targets else None,
                           data.class_key, expected_features=prepared.x.shape[1],
-                          class_registry=registry)
+                          class_registry=registry,
+                          label_key=None if with_targets else data.label_key)
         table, _ = select_defined(table, data.missing)
         if label in groups:
             old = groups[label][0]
+            label = (None if old.signal_label is None or table.signal_label is None
+                     else np.concatenate([old.signal_label, table.signal_label]))
             table = JetTable(np.concatenate([old.features, table.features]),
                              np.concatenate([old.targets, table.targets]),
                              np.concatenate([old.signal_class, table.signal_class]),
                              np.concatenate([old.source, table.source]), [*old.files, path],
-                             table.feature_names, table.class_names, table.class_mass_GeV)
+                             table.feature_names, table.class_names, table.class_mass_GeV,
+                             {**old.class_meta, **table.class_meta}, label, table.label_rule)
         groups[label] = (table, None)
     out = {}
     for label, (table, _) in groups.items():

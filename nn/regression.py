@@ -1,10 +1,19 @@
 """Regression of the a-boson mass (GeV) from the ghost-track observables.
 
 Trains on the jets of ``--input-h5`` with a finite truth mass (``targets``; NaN marks an
-unmatched jet and is skipped). Outputs in the run directory: ``model.pt``, ``scaler.json``,
-``metrics.json`` (R², bias and resolution of the mass on the test split, overall and per class)
-and PNG plots (training curves, predicted mass per class, scatter, residuals; the same for every
-``--extra-eval-h5`` label).
+unmatched jet and is skipped). Outputs in the run directory:
+
+- the study's (``train_regression_pytorch.py``): ``report.json`` (its keys: validation, test,
+  training, model, data, signal_only, hyperparameters, extra_evaluation), ``best_model.pth``
+  (state dict under the study's parameter names), ``Training_curve.png``, ``Weights.png``,
+  ``Reg_Val.png``, ``Reg_Test.png``, ``predictions_{val,test}_scatter.png``,
+  ``residuals_{val,test}.png`` and ``Reg_<label>.png``, ``predictions_<label>_scatter.png``,
+  ``residuals_<label>.png`` for the ``--extra-eval-h5`` files (``args.json`` is written by the
+  command line);
+- hzx's: ``model.pt`` (weights, architecture and preprocessing), ``scaler.json``,
+  ``metrics.json`` (R², bias and resolution on the test split, overall and per class, timing,
+  provenance), ``training_curves.png``, ``Reg_Test_by_class.png``, ``residuals_test_by_class.png``
+  and ``Reg_<label>_by_class.png`` (predicted mass per class).
 """
 
 from __future__ import annotations
@@ -39,6 +48,12 @@ def _safe(label: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", label)
 
 
+def study_slug(label: str) -> str:
+    """The study's file-name form of an extra-evaluation label (alphanumerics, - and _)."""
+    slug = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in label).strip("_")
+    return slug or "extra_eval"
+
+
 def _per_class(table, true, pred) -> dict:
     out = {}
     for cid in np.unique(table.signal_class):
@@ -63,6 +78,7 @@ def evaluate_regression(model, prepared: PreparedData, device: str) -> tuple[dic
     test_pred = predict(model, prepared.x[prepared.test], device)
     test_true = table.targets[prepared.test]
     val_pred = predict(model, prepared.x[prepared.val], device)
+    val_true = table.targets[prepared.val]
     summary = mass_summary(test_true, test_pred)
     metrics = {**{k: summary[k] for k in ("r2", "resolution", "bias", "relative_resolution",
                                            "relative_bias", "rmse", "mae")},
@@ -70,7 +86,9 @@ def evaluate_regression(model, prepared: PreparedData, device: str) -> tuple[dic
                "per_class": _per_class(table.subset(prepared.test), test_true, test_pred),
                "validation": mass_summary(table.targets[prepared.val], val_pred)}
     return metrics, {"true": test_true, "pred": test_pred,
-                     "class": table.signal_class[prepared.test]}
+                     "class": table.signal_class[prepared.test],
+                     "val_true": val_true, "val_pred": val_pred,
+                     "val_class": table.signal_class[prepared.val]}
 
 
 def train_regression(data: DataConfig, config: TrainConfig | None = None,
@@ -86,7 +104,8 @@ def train_regression(data: DataConfig, config: TrainConfig | None = None,
     config : TrainConfig
         Network and optimiser; ``config.plots=False`` skips the PNGs.
     output_dir : path
-        Created if needed; holds model.pt, scaler.json, metrics.json and the plots.
+        Created if needed; holds model.pt, scaler.json, metrics.json, report.json,
+        best_model.pth and the plots.
     prepared : PreparedData, optional
         Already prepared jets (Optuna reuses them across trials).
     extra_metrics : dict, optional
@@ -149,9 +168,93 @@ def train_regression(data: DataConfig, config: TrainConfig | None = None,
                     extra={"seed": config.seed, "loss": config.loss})
     prepared.preprocessor.save(output_dir / "scaler.json")
     write_json(output_dir / "metrics.json", metrics)
+    from hzx.nn.study import save_study_checkpoint
+
+    save_study_checkpoint(output_dir / "best_model.pth", model, REGRESSION)
+    write_json(output_dir / "report.json",
+               study_report(data, config, prepared, model, fit_result, test, extra_plots))
     if config.plots:
         _regression_plots(output_dir, prepared, fit_result, test, extra_plots)
+        _study_plots(output_dir, model, fit_result, test, extra_plots)
     return TrainingRun(output_dir, metrics, model, prepared, device)
+
+
+def study_report(data: DataConfig, config: TrainConfig, prepared: PreparedData, model,
+                 fit_result, test: dict, extra_plots: dict) -> dict:
+    """``report.json`` with the keys of the study's regression script.
+
+    Losses are the training loss (``config.loss``) averaged over jets; mae and rmse in GeV.
+    ``extra_evaluation`` describes the first ``--extra-eval-h5`` label (the study has one),
+    over its jets with a finite truth mass; hzx adds every label in ``extra_evaluation_by_label``.
+    """
+    from pathlib import Path as _Path
+
+    from hzx.nn.pipeline import numpy_loss
+    from hzx.nn.study import n_parameters, regression_hyperparameters, regression_metrics
+    from hzx.nn.study import signal_accuracy as accuracy
+
+    table = prepared.table
+    history = fit_result.history
+    val_loss = numpy_loss(REGRESSION, config, test["val_pred"], test["val_true"])
+    test_loss = numpy_loss(REGRESSION, config, test["pred"], test["true"])
+    tol = config.signal_accuracy_tolerance
+    report = {
+        "validation": {"loss": val_loss, **regression_metrics(test["val_true"], test["val_pred"])},
+        "test": {"loss": test_loss, **regression_metrics(test["true"], test["pred"])},
+        "training": {"epochs_trained": fit_result.epochs_run, "best_epoch": fit_result.best_epoch,
+                     "best_val_loss": float(min(history["val_loss"])) if history["val_loss"]
+                     else float("nan")},
+        "model": {"architecture": list(config.hidden_sizes), "n_parameters": n_parameters(model),
+                  "loss_function": config.loss, "dropout": config.dropout,
+                  "batch_norm": config.batch_norm},
+        "data": {"n_train": len(prepared.train), "n_val": len(prepared.val),
+                 "n_test": len(prepared.test), "n_features": int(prepared.x.shape[1]),
+                 "input_files": [_Path(f).name for f in data.input_h5]},
+        "signal_only": {
+            "tolerance_GeV": tol,
+            "validation": accuracy(test["val_true"], test["val_pred"], test["val_class"], tol,
+                                   table.class_lookup),
+            "test": accuracy(test["true"], test["pred"], test["class"], tol, table.class_lookup),
+        },
+        "hyperparameters": regression_hyperparameters(config),
+    }
+    by_label = {}
+    for label, (extra_table, pred) in extra_plots.items():
+        finite = np.isfinite(extra_table.targets)
+        true, pred_f = extra_table.targets[finite], pred[finite]
+        by_label[label] = {"label": label, "loss": numpy_loss(REGRESSION, config, pred_f, true),
+                           **regression_metrics(true, pred_f), "n_samples": int(finite.sum()),
+                           "n_jets": len(pred)}
+    if by_label:
+        report["extra_evaluation"] = next(iter(by_label.values()))
+        report["extra_evaluation_by_label"] = by_label
+    return report
+
+
+def _study_plots(output_dir: Path, model, fit_result, test, extra_plots) -> None:
+    from hzx.nn import study_plots as sp
+
+    sp.loss_curve(fit_result.history["train_loss"], fit_result.history["val_loss"],
+                  output_dir / "Training_curve.png")
+    sp.weight_distribution(model, output_dir / "Weights.png")
+    for split, true, pred in (("Val", test["val_true"], test["val_pred"]),
+                              ("Test", test["true"], test["pred"])):
+        name = "Validation" if split == "Val" else "Test"
+        sp.prediction_histogram(true, pred, output_dir / f"Reg_{split}.png", f"{name} Set - Full")
+        sp.prediction_scatter(true, pred, output_dir / f"predictions_{split.lower()}_scatter.png",
+                              f"{name} Set Predictions")
+        sp.residual_histogram(true, pred, output_dir / f"residuals_{split.lower()}.png",
+                              f"{name} Set Residuals")
+    for label, (extra_table, pred) in extra_plots.items():
+        slug = study_slug(label)
+        finite = np.isfinite(extra_table.targets)
+        sp.prediction_histogram(extra_table.targets, pred, output_dir / f"Reg_{slug}.png",
+                                f"{label} Set - Full")
+        sp.prediction_scatter(extra_table.targets[finite], pred[finite],
+                              output_dir / f"predictions_{slug}_scatter.png",
+                              f"{label} Set Predictions")
+        sp.residual_histogram(extra_table.targets[finite], pred[finite],
+                              output_dir / f"residuals_{slug}.png", f"{label} Set Residuals")
 
 
 def _by_class(table, classes, values):
@@ -170,18 +273,13 @@ def _regression_plots(output_dir: Path, prepared, fit_result, test, extra_plots)
     plots.training_curves(fit_result.history, output_dir / "training_curves.png",
                           fit_result.best_epoch)
     groups, truth = _by_class(table, test["class"], test["pred"])
-    plots.prediction_histograms(groups, output_dir / "Reg_test.png", "test split", truth)
-    plots.scatter(test["true"], test["pred"], output_dir / "predictions_test_scatter.png", "test split")
+    plots.prediction_histograms(groups, output_dir / "Reg_Test_by_class.png", "test split", truth)
+    plots.scatter(test["true"], test["pred"], output_dir / "predictions_test_hist2d.png",
+                  "test split")
     pairs = {table.class_label(int(c)): (test["true"][test["class"] == c], test["pred"][test["class"] == c])
              for c in np.unique(test["class"])}
-    plots.residuals(pairs, output_dir / "residuals_test.png", "test split")
+    plots.residuals(pairs, output_dir / "residuals_test_by_class.png", "test split")
     for label, (extra_table, pred) in extra_plots.items():
-        name = _safe(label)
+        name = study_slug(label)
         groups, truth = _by_class(extra_table, extra_table.signal_class, pred)
-        plots.prediction_histograms(groups, output_dir / f"Reg_{name}.png", label, truth)
-        finite = np.isfinite(extra_table.targets)
-        if finite.sum() > 1:
-            plots.scatter(extra_table.targets[finite], pred[finite],
-                          output_dir / f"predictions_{name}_scatter.png", label)
-            plots.residuals({label: (extra_table.targets[finite], pred[finite])},
-                            output_dir / f"residuals_{name}.png", label)
+        plots.prediction_histograms(groups, output_dir / f"Reg_{name}_by_class.png", label, truth)

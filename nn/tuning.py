@@ -1,8 +1,10 @@
 """Hyper-parameter search with Optuna for both trainers.
 
-Each trial samples the network depth and widths, learning rate, dropout, batch size, batch
-norm and — for the regression — the loss and Huber δ, trains on the training split and is
-scored on the validation split. Trials write nothing but the study (no plots, no model). After
+Each trial samples the study's search space (``train_*_pytorch.py``): batch size 64/128/256/512,
+learning rate 3e-4–5e-3 (log), dropout 0–0.4 (regression) or 0–0.5 (classifier), 2–5 hidden
+layers of 32–256 nodes in steps of 32 (``hidden_size_layer_<i>``) and — for the regression —
+the loss (msle, mse, huber) and Huber δ 0.5–2; it trains on the training split and is scored on
+the validation split. Trials write nothing but the study (no plots, no model). After
 the sweep one retraining with the best parameters writes the usual run directory plus
 ``optuna_best.json``. A study found in the storage under the same name is resumed: its trials
 count, and new trials are added to them.
@@ -18,11 +20,10 @@ from hzx.errors import ConfigurationError
 from hzx.nn.config import DataConfig, OptunaConfig, TrainConfig
 from hzx.nn.pipeline import CLASSIFICATION, REGRESSION, PreparedData, write_json
 
-HIDDEN_CHOICES = (16, 32, 64, 128, 256)
-BATCH_CHOICES = (64, 128, 256, 512, 1024)
+BATCH_CHOICES = (64, 128, 256, 512)
 
 OBJECTIVES = {
-    (REGRESSION, "minimize"): "validation MSE of the mass [GeV²]",
+    (REGRESSION, "minimize"): "validation loss (the trial's --loss on the mass in GeV)",
     (REGRESSION, "maximize"): "validation R² of the mass",
     (CLASSIFICATION, "maximize"): "validation ROC AUC",
     (CLASSIFICATION, "minimize"): "validation binary cross-entropy (class-weighted)",
@@ -32,19 +33,18 @@ DEFAULT_DIRECTION = {REGRESSION: "minimize", CLASSIFICATION: "maximize"}
 
 def suggest_config(trial, base: TrainConfig, task: str) -> TrainConfig:
     """The trial's configuration: ``base`` with the searched parameters replaced."""
-    n_layers = trial.suggest_int("n_layers", 1, 4)
-    hidden = tuple(trial.suggest_categorical(f"hidden_{i}", HIDDEN_CHOICES) for i in range(n_layers))
     changes = {
-        "hidden_sizes": hidden,
-        "learning_rate": trial.suggest_float("learning_rate", 1e-4, 1e-2, log=True),
-        "dropout": trial.suggest_float("dropout", 0.0, 0.5),
         "batch_size": trial.suggest_categorical("batch_size", BATCH_CHOICES),
-        "batch_norm": trial.suggest_categorical("batch_norm", (True, False)),
+        "learning_rate": trial.suggest_float("learning_rate", 3e-4, 5e-3, log=True),
+        "dropout": trial.suggest_float("dropout", 0.0, 0.4 if task == REGRESSION else 0.5),
     }
     if task == REGRESSION:
-        changes["loss"] = trial.suggest_categorical("loss", ("huber", "mse", "msle"))
-        if changes["loss"] == "huber":
-            changes["huber_delta"] = trial.suggest_float("huber_delta", 0.1, 5.0, log=True)
+        changes["loss"] = trial.suggest_categorical("loss", ("msle", "mse", "huber"))
+    n_layers = trial.suggest_int("n_layers", 2, 5)
+    changes["hidden_sizes"] = tuple(trial.suggest_int(f"hidden_size_layer_{i}", 32, 256, step=32)
+                                    for i in range(n_layers))
+    if task == REGRESSION and changes["loss"] == "huber":
+        changes["huber_delta"] = trial.suggest_float("huber_delta", 0.5, 2.0)
     return base.replace(**changes)
 
 
@@ -52,13 +52,14 @@ def objective_value(task: str, direction: str, prepared: PreparedData, config: T
                     outputs: np.ndarray) -> float:
     """The study's objective from the network outputs on the validation split."""
     from hzx.nn.metrics import r2_score, roc_auc
+    from hzx.nn.pipeline import numpy_loss
 
     val = prepared.val
     if task == REGRESSION:
         true = prepared.table.targets[val].astype(np.float64)
         if direction == "maximize":
             return r2_score(true, outputs)
-        return float(np.mean((outputs - true) ** 2))
+        return numpy_loss(REGRESSION, config, outputs, true)
     is_signal = prepared.table.is_signal[val]
     if direction == "maximize":
         return roc_auc(is_signal, outputs)
@@ -80,6 +81,7 @@ def tune(task: str, data: DataConfig, base: TrainConfig, search: OptunaConfig,
     from hzx.nn.classification import train_classifier
     from hzx.nn.pipeline import prepare, train_network
     from hzx.nn.regression import train_regression
+    from hzx.nn.study import classifier_hyperparameters, regression_hyperparameters
     from hzx.nn.training import predict, resolve_device
 
     if search.trials < 1:
@@ -139,6 +141,8 @@ def tune(task: str, data: DataConfig, base: TrainConfig, search: OptunaConfig,
         "best_value": best.value,
         "best_trial": best.number,
         "best_params": best.params,
+        "best_hyperparams": (regression_hyperparameters(final) if task == REGRESSION
+                             else classifier_hyperparameters(final)),
         "n_trials": len(study.trials),
         "n_trials_before_this_run": previous_trials,
         "n_complete": complete,

@@ -21,7 +21,7 @@ from hzx.nn.training import predict  # noqa: E402
 from hzx.scripts.cli import main  # noqa: E402
 
 FAST = TrainConfig(epochs=5, batch_size=128, hidden_sizes=(16,), patience=0, num_threads=1,
-                   device="cpu", plots=False)
+                   device="cpu", plots=False, loss="huber")
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +45,8 @@ def test_apply_writes_regressed_mass_batchwise(trained):
                  for n in h5["ghost_track_vars_with_reg"].attrs["feature_names"]]
         assert names[-1] == "regressed_mass"
         assert "targets" in h5  # the copy keeps every original dataset
+        # The study's regression_prediction: the regressed mass alone.
+        assert np.array_equal(h5["regression_prediction"][()], extended[:, 7])
     # Trained with --missing drop: jets with undefined features get the sentinel as mass.
     undefined = (feats <= -999998).any(axis=1)
     assert summary["jets_with_sentinel_mass"] == undefined.sum() > 0
@@ -56,15 +58,20 @@ def test_apply_writes_regressed_mass_batchwise(trained):
     expected = predict(model, Preprocessor.from_dict(ckpt["preprocessor"]).transform(feats), "cpu")
     assert np.allclose(extended[~undefined, 7], expected[~undefined], rtol=1e-5, atol=1e-5)
 
-    with pytest.raises(ConfigurationError, match="exists"):
-        apply_regression(base / "reg", path, out)
-    with pytest.raises(ConfigurationError, match="--overwrite"):
+    # As the study: replacing the datasets (here in place, the default without --output-h5)
+    # needs --overwrite; the input is left untouched when refused.
+    with pytest.raises(ConfigurationError, match=r"'regression_prediction' exists.*--overwrite"):
         apply_regression(base / "reg", out)
-    apply_regression(base / "reg", out, overwrite=True)  # in place, dataset replaced
+    apply_regression(base / "reg", out, overwrite=True)  # in place, datasets replaced
     with h5py.File(out, "r") as h5:
         assert h5["ghost_track_vars_with_reg"].shape == (len(feats), 8)
+    # An existing output file is replaced by a fresh copy of the input, as the study does.
+    apply_regression(base / "reg", path, out, device="cpu")
+    with h5py.File(out, "r") as h5:
+        assert h5["regression_prediction"].shape == (len(feats),)
     with pytest.raises(InputFileError, match=r"with_reg\.h5.*'nothing'"):
-        apply_regression(base / "reg", out, base / "x.h5", features_key="nothing")
+        apply_regression(base / "reg", out, base / "x.h5", features_key="nothing",
+                         overwrite=True)
 
 
 def test_cli_regression_apply_classifier_inspect_plot(trained, tmp_path, capsys):
@@ -74,18 +81,21 @@ def test_cli_regression_apply_classifier_inspect_plot(trained, tmp_path, capsys)
               "--seed", "5"]
     assert main(["nn", "train-regression", "--input-h5", str(path), "--output-dir", str(reg),
                  "--extra-eval-h5", str(path), "--extra-eval-label", "again", *common]) == 0
-    assert {"model.pt", "scaler.json", "metrics.json", "training_curves.png", "Reg_test.png",
-            "predictions_test_scatter.png", "residuals_test.png", "Reg_again.png"} <= {
-        p.name for p in reg.iterdir()}
+    assert {"model.pt", "scaler.json", "metrics.json", "training_curves.png",
+            "Reg_Test_by_class.png", "predictions_test_scatter.png", "residuals_test.png",
+            "Reg_again.png", "Reg_again_by_class.png"} <= {p.name for p in reg.iterdir()}
     metrics = json.loads((reg / "metrics.json").read_text())
     assert metrics["seed"] == 5 and metrics["device"] == "cpu" and np.isfinite(metrics["r2"])
     assert metrics["provenance"]["train_config"]["hidden_sizes"] == [16]
 
     extended = tmp_path / "with_reg.h5"
     assert main(["nn", "apply", "--model", str(reg), "--input-h5", str(path),
-                 "--output-h5", str(extended), "--device", "cpu"]) == 0
+                 "--output-h5", str(extended), "--device", "cpu"]) == 0  # hzx's flag name
+    with h5py.File(extended, "r") as h5:
+        assert {"regression_prediction", "ghost_track_vars_with_reg"} <= set(h5)
     assert main(["nn", "train-classifier", "--input-h5", str(extended), "--features-key",
-                 "ghost_track_vars_with_reg", "--output-dir", str(cls), *common]) == 0
+                 "ghost_track_vars_with_reg", "--output-dir", str(cls), "--standardize", "robust",
+                 *common]) == 0
     metrics = json.loads((cls / "metrics.json").read_text())
     assert metrics["features"][-1] == "regressed_mass" and metrics["auc"] > 0.9
     assert {"roc.png", "scores_test.png", "model.pt", "scaler.json"} <= {p.name for p in cls.iterdir()}
@@ -120,8 +130,11 @@ def test_inspect_and_plot_features(trained, tmp_path):
         h5["three"].attrs["feature_names"] = ["nTracks", "leadTrackPtRatio", "tau2"]
     written = plot_features(small, tmp_path / "features", features_key="three",
                             masses_GeV=[1.0, 8.0])
+    # No targets in the file: no truth-mass plot; no is_signal: signal = signal_class ≥ 0.
     assert sorted(p.name for p in written) == [
-        "feature_leadTrackPtRatio.png", "feature_nTracks.png", "feature_tau2.png"]
+        "class_breakdown.png", "feature_leadTrackPtRatio.png", "feature_nTracks.png",
+        "feature_sb_00_nTracks.png", "feature_sb_01_leadTrackPtRatio.png",
+        "feature_sb_02_tau2.png", "feature_tau2.png"]
     assert all(p.stat().st_size > 5000 for p in written)
     with pytest.raises(InputFileError, match=r"jets\.h5.*3 GeV"):
         plot_features(path, tmp_path / "none", masses_GeV=[3.0])

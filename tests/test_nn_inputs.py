@@ -9,7 +9,13 @@ h5py = pytest.importorskip("h5py")
 pytest.importorskip("torch")
 
 from hzx.errors import ConfigurationError, InputFileError  # noqa: E402
-from hzx.nn.config import SENTINEL, DataConfig, TrainConfig  # noqa: E402
+from hzx.nn.config import (  # noqa: E402
+    SENTINEL,
+    ClassifierConfig,
+    ClassifierDataConfig,
+    DataConfig,
+    TrainConfig,
+)
 from hzx.nn.datasets import load_jets, select_defined, stratified_split  # noqa: E402
 from hzx.nn.metrics import (  # noqa: E402
     mass_summary,
@@ -66,6 +72,9 @@ def test_all_sentinel_features_are_refused(tmp_path):
                  targets=np.ones(len(feats), dtype=np.float32),
                  signal_class=np.zeros(len(feats), dtype=np.int64))
     with pytest.raises(ConfigurationError, match="tau2"):
+        prepare(DataConfig(input_h5=(col,), missing="impute"), REGRESSION, 0)
+    # The study's default drops every jet with an undefined feature: nothing is left here.
+    with pytest.raises(InputFileError, match=r"tau2\.h5.*only 0 usable jets.*'drop'"):
         prepare(DataConfig(input_h5=(col,)), REGRESSION, 0)
 
 
@@ -124,14 +133,18 @@ def test_scalers_are_fitted_on_given_rows_only():
 
 def test_stratified_split_is_reproducible_and_stratified():
     classes = np.r_[np.full(1000, -1), np.full(200, 0), np.full(50, 1)]
-    train, val, test = stratified_split(classes, 0.2, 0.25, seed=11)
-    again = stratified_split(classes, 0.2, 0.25, seed=11)
+    train, val, test = stratified_split(classes, 0.2, 0.2, seed=11)
+    again = stratified_split(classes, 0.2, 0.2, seed=11)
     assert all(np.array_equal(a, b) for a, b in zip((train, val, test), again, strict=True))
-    assert not np.array_equal(test, stratified_split(classes, 0.2, 0.25, seed=12)[2])
+    assert not np.array_equal(test, stratified_split(classes, 0.2, 0.2, seed=12)[2])
     assert len(np.intersect1d(train, test)) == 0 and len(np.intersect1d(val, test)) == 0
     assert len(train) + len(val) + len(test) == len(classes)
     assert np.bincount(classes[test] + 1).tolist() == [200, 40, 10]
+    # --val-split is a fraction of ALL jets, as in the study: 0.2 and 0.2 give 60/20/20.
     assert np.bincount(classes[val] + 1).tolist() == [200, 40, 10]
+    assert np.bincount(classes[train] + 1).tolist() == [600, 120, 30]
+    with pytest.raises(ConfigurationError, match="test_split \\+ val_split"):
+        DataConfig(input_h5=("a.h5",), test_split=0.5, val_split=0.5)
 
 
 def test_metrics_against_known_values():
@@ -158,9 +171,21 @@ def test_configuration_is_validated():
         DataConfig()
     with pytest.raises(ConfigurationError, match="test_split"):
         DataConfig(input_h5=("a.h5",), test_split=1.2)
+    # The argparse defaults of the study's train_regression_pytorch.py ...
     defaults = TrainConfig()
     assert (defaults.batch_size, defaults.epochs, defaults.learning_rate, defaults.hidden_sizes,
-            defaults.dropout, defaults.loss, defaults.patience) == (256, 100, 1e-3, (128, 64, 32),
-                                                                     0.1, "huber", 10)
+            defaults.dropout, defaults.loss, defaults.patience, defaults.seed,
+            defaults.batch_norm, defaults.huber_delta, defaults.signal_accuracy_tolerance) == (
+        100, 50, 1e-3, (50, 50, 50, 50, 50), 0.0, "msle", 10, 42, True, 1.0, 1.0)
     data = DataConfig(input_h5=("a.h5",))
-    assert (data.test_split, data.val_split, data.standardize) == (0.2, 0.2, "robust")
+    assert (data.test_split, data.val_split, data.standardize, data.missing, data.features_key,
+            data.extra_eval_label) == (0.2, 0.2, "robust", "drop", "ghost_track_vars", ("ZJets",))
+    # ... and of train_classification_pytorch.py.
+    cls = ClassifierConfig()
+    assert (cls.batch_size, cls.epochs, cls.learning_rate, cls.hidden_sizes, cls.dropout,
+            cls.patience, cls.seed, cls.class_weight) == (128, 50, 1e-3, (64, 32, 16), 0.0, 10,
+                                                          42, "none")
+    cdata = ClassifierDataConfig(input_h5=("a.h5",))
+    assert (cdata.features_key, cdata.label_key, cdata.standardize, cdata.test_split,
+            cdata.val_split, cdata.missing) == ("ghost_track_vars_with_reg", "is_signal", "none",
+                                                0.2, 0.2, "drop")

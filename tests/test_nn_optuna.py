@@ -35,7 +35,15 @@ def test_three_trials_then_resume(tmp_path):
     # The final model uses the best parameters and the usual outputs exist; no plots anywhere.
     assert run.metrics["optuna"]["best_trial"] == study.best_trial.number
     assert list(run.metrics["provenance"]["train_config"]["hidden_sizes"]) == [
-        study.best_params[f"hidden_{i}"] for i in range(study.best_params["n_layers"])]
+        study.best_params[f"hidden_size_layer_{i}"] for i in range(study.best_params["n_layers"])]
+    # The study's search space and optuna_best.json keys.
+    assert 2 <= study.best_params["n_layers"] <= 5
+    assert study.best_params["batch_size"] in (64, 128, 256, 512)
+    assert best["best_hyperparams"]["hidden_sizes"] == list(
+        run.metrics["provenance"]["train_config"]["hidden_sizes"])
+    assert set(best["best_hyperparams"]) == {"batch_size", "epochs", "learning_rate",
+                                             "hidden_sizes", "dropout", "loss", "huber_delta",
+                                             "patience"}
     assert {"model.pt", "scaler.json", "metrics.json"} <= {p.name for p in out.iterdir()}
     assert not list(out.glob("*.png"))
 

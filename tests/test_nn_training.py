@@ -16,7 +16,7 @@ from hzx.nn.regression import train_regression  # noqa: E402
 from hzx.nn.synthetic import write_synthetic_h5  # noqa: E402
 
 FAST = TrainConfig(epochs=25, batch_size=128, hidden_sizes=(32, 16), patience=5,
-                   num_threads=1, device="cpu", plots=False, seed=7)
+                   num_threads=1, device="cpu", plots=False, seed=7, loss="huber")
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +30,7 @@ def files(tmp_path_factory):
 
 def test_regression_reaches_r2_and_writes_run_directory(files):
     data = DataConfig(input_h5=(files["signal"],), extra_eval_h5=(files["zjets"],),
-                      extra_eval_label=("ZJets",))
+                      extra_eval_label=("ZJets",), missing="impute")
     out = files["base"] / "reg"
     run = train_regression(data, FAST, out)
     metrics = json.loads((out / "metrics.json").read_text())
@@ -79,9 +79,9 @@ def test_other_losses_train(files, loss):
 
 
 def test_classifier_separates_signal_from_background(files):
-    data = DataConfig(input_h5=(files["signal"], files["zjets"]))
+    data = DataConfig(input_h5=(files["signal"], files["zjets"]), missing="impute")
     out = files["base"] / "cls"
-    run = train_classifier(data, FAST.replace(epochs=10), out)
+    run = train_classifier(data, FAST.replace(epochs=10, class_weight="balanced"), out)
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["auc"] > 0.98
     assert metrics["validation"]["auc"] > 0.98
@@ -94,7 +94,8 @@ def test_classifier_separates_signal_from_background(files):
     assert metrics["class_weights"]["signal"] < 1 < metrics["class_weights"]["background"]
     assert metrics["device"] == "cpu"
     assert (out / "model.pt").is_file() and (out / "scaler.json").is_file()
-    again = train_classifier(data, FAST.replace(epochs=10), files["base"] / "cls2")
+    again = train_classifier(data, FAST.replace(epochs=10, class_weight="balanced"),
+                             files["base"] / "cls2")
     assert again.metrics["auc"] == run.metrics["auc"]
     assert again.metrics["training"]["history"] == run.metrics["training"]["history"]
 
