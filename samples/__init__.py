@@ -14,7 +14,12 @@ from hzx.samples.catalogue import (
     get_sample,
     samples_with_role,
 )
-from hzx.samples.filesets import build_fileset, read_fileset, write_fileset
+from hzx.samples.filesets import (
+    build_fileset,
+    fileset_from_generation,
+    read_fileset,
+    write_fileset,
+)
 from hzx.samples.normalisation import weight_from_metadata, xsec_weight
 
 __all__ = [
@@ -25,6 +30,7 @@ __all__ = [
     "XROOTD_PREFIX",
     "Sample",
     "build_fileset",
+    "fileset_from_generation",
     "get_sample",
     "read_fileset",
     "samples_with_role",

@@ -123,3 +123,68 @@ def read_fileset(path: str | Path) -> dict[str, Any]:
     if not isinstance(fileset, dict) or not fileset:
         raise InputFileError(str(path), "a fileset is a non-empty JSON object of datasets")
     return fileset
+
+
+def fileset_from_generation(directory: str | Path, lumi_fb: float = 10.0) -> dict[str, Any]:
+    """A fileset of ``hzx generate`` output: every ``<dataset>.manifest.json`` in ``directory``
+    (or one manifest file) with its files, normalisation and role.
+
+    Each dataset's metadata also carries its identity by the study's file-name rule
+    (:mod:`hzx.samples.identity`): ``role_source`` (``manifest``: the manifest's role),
+    ``signal_family``, ``class_key`` and ``signal_mass_GeV`` (m_a of an H → Z a job, else the
+    family's mass) when the name names a signal family. A manifest without a role gets one
+    inferred by that rule (``role_source``: ``file name``).
+    """
+    from hzx.generation.jobs import MANIFEST_SUFFIX, Manifest
+    from hzx.samples.identity import FAMILY_MASSES_GEV, resolve_role
+
+    where = Path(directory).expanduser()
+    if not where.exists():
+        raise InputFileError(str(where), "no such generation directory or manifest")
+    paths = [where] if where.is_file() else sorted(where.glob(f"*{MANIFEST_SUFFIX}"))
+    if not paths:
+        raise InputFileError(str(where), "no generation manifest (*.manifest.json) here; "
+                             "`hzx generate … --out DIR` writes them")
+    fileset: dict[str, Any] = {}
+    for path in paths:
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError) as err:
+            raise InputFileError(str(path), f"unreadable generation manifest ({err})") from err
+        if not isinstance(data, dict) or "dataset" not in data or "files" not in data:
+            raise InputFileError(str(path), "not a generation manifest (no dataset/files)")
+        data.setdefault("role", None)
+        known = {f for f in Manifest.__dataclass_fields__}
+        defaults = {"process": "", "treename": "Delphes", "events": 0, "sumw": 0.0,
+                    "xsec_pb": 0.0, "xsec_err_pb": 0.0, "sigma_pythia_pb": 0.0, "k_factor": 1.0,
+                    "normalisation": "", "seed": 0, "block_size": 0, "config": {},
+                    "pythia_settings": [], "seconds": {}, "provenance": {}}
+        m = Manifest(**{**defaults, **{k: v for k, v in data.items() if k in known}},
+                     path=str(path))
+        files = m.file_paths
+        missing = [f for f in files if not Path(f).is_file()]
+        if missing:
+            raise InputFileError(missing[0], f"listed in {path} but missing")
+        decision = resolve_role(m.dataset, {"role": m.role}, files)
+        metadata: dict[str, Any] = {
+            "role": decision.role,
+            "role_source": "manifest" if not decision.inferred else decision.source,
+            "xsec_pb": m.xsec_pb,
+            "sumw": m.sumw, "red_eff": 1.0, "lumi_fb": lumi_fb, "process": m.process,
+            "generator": "hzx-pythia8", "events": m.events,
+        }
+        info = decision.info
+        if info.is_signal_sample:
+            mass = info.signal_mass
+            if m.process == "hza":
+                ma = (m.config or {}).get("ma")
+                mass = 1.0 if ma is None else float(ma)
+            elif mass is None:
+                mass = FAMILY_MASSES_GEV.get(info.signal_family or "")
+            metadata.update(signal_family=info.signal_family, class_key=info.class_key)
+            if mass is not None:
+                metadata["signal_mass_GeV"] = mass
+        if m.dataset in fileset:
+            raise InputFileError(str(path), f"dataset {m.dataset!r} appears in two manifests")
+        fileset[m.dataset] = {"files": {p: m.treename for p in files}, "metadata": metadata}
+    return fileset

@@ -13,10 +13,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     listing = sub.add_parser("list", help="print the catalogue")
     listing.set_defaults(func=_list)
 
-    fileset = sub.add_parser("fileset", help="write a coffea fileset JSON for a location")
-    fileset.add_argument("--location", required=True,
-                         help="local folder, https:// or root:// prefix, public-https or "
-                              "public-xrootd")
+    fileset = sub.add_parser("fileset", help="write a coffea fileset JSON for a location, or "
+                                             "for `hzx generate` output (--manifest DIR)")
+    where = fileset.add_mutually_exclusive_group(required=True)
+    where.add_argument("--location",
+                       help="local folder, https:// or root:// prefix, public-https or "
+                            "public-xrootd")
+    where.add_argument("--manifest", metavar="DIR",
+                       help="a generation directory (its <dataset>.manifest.json files) or one "
+                            "manifest: datasets with files, normalisation, roles and the study's "
+                            "sample identity")
     fileset.add_argument("--out", required=True, help="fileset JSON to write")
     fileset.add_argument("--samples", nargs="+", metavar="NAME",
                          help="catalogue names [default: all, or all present in a folder]")
@@ -43,8 +49,22 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _fileset(args: argparse.Namespace) -> int:
-    from hzx.samples import LUMI_FB, build_fileset, write_fileset
+    from hzx.errors import ConfigurationError
+    from hzx.samples import LUMI_FB, build_fileset, fileset_from_generation, write_fileset
 
+    if args.manifest:
+        if args.samples or args.merge_data:
+            raise ConfigurationError("--samples and --merge-data go with --location, not "
+                                     "--manifest")
+        fileset = fileset_from_generation(args.manifest, lumi_fb=args.lumi_fb or LUMI_FB)
+        path = write_fileset(fileset, args.out)
+        print(f"wrote {path}: {len(fileset)} datasets")
+        for name, entry in fileset.items():
+            meta = entry["metadata"]
+            extra = f", {meta['class_key']}" if meta.get("class_key") else ""
+            print(f"  {name}: {len(entry['files'])} file(s), role {meta['role']} "
+                  f"({meta['role_source']}{extra})")
+        return 0
     fileset = build_fileset(args.location, args.samples, lumi_fb=args.lumi_fb or LUMI_FB,
                             merge_data=args.merge_data)
     path = write_fileset(fileset, args.out)
