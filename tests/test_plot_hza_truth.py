@@ -76,6 +76,8 @@ def test_sample_labels_from_names_and_metadata():
     assert sample_label("Zjets") == sample_label(BKG) == "$Z$+jets"
     assert sample_label("bkg1", {"process": "zjets"}) == "$Z$+jets"
     assert sample_label("sample_7", {"process": "hza", "ma": 4}) == HZA + ", $m_a$ = 4 GeV"
+    assert sample_label("gen_1", {"process": "hza", "signal_mass_GeV": 0.5}) == \
+        HZA + ", $m_a$ = 0.5 GeV"  # the metadata of `hzx samples fileset --manifest`
     assert sample_label(SIG, {"label": "my signal"}) == "my signal"
     assert sample_label("mystery") == "mystery"
     assert mass_from_name("zjets_MPIon") is None

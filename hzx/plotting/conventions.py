@@ -78,7 +78,8 @@ def sample_label(dataset: str, metadata: Mapping[str, Any] | None = None) -> str
         return dataset
     label = PROCESS_LABELS[process]
     if process == "hza":
-        ma = metadata.get("ma", metadata.get("m_a"))
+        ma = next((metadata[k] for k in ("ma", "m_a", "signal_mass_GeV")
+                   if metadata.get(k) is not None), None)
         ma = float(ma) if ma is not None else mass_from_name(dataset)
         if ma is not None:
             label += f", $m_a$ = {ma:g} GeV"

@@ -117,8 +117,7 @@ def decorate(ax: Any, spec: dict[str, Any], log: bool) -> None:
             ax.set_ylim(top=top * 300)
     elif top > 0:
         ax.set_ylim(0, top * 1.45)
-    ax.text(0.03, 0.96, spec["simulation"], transform=ax.transAxes, ha="left", va="top",
-            fontweight="bold", fontsize="medium")
+    ax.set_title(spec["simulation"], loc="left", fontweight="bold", fontsize="medium")
     if spec.get("lumi_fb") is not None:
         ax.set_title(lumi_text(spec["lumi_fb"]), loc="right", fontsize="medium")
     ax.legend(fontsize="small", loc="upper right", frameon=False)
@@ -240,8 +239,7 @@ def _cutflow(output: Any, outdir: str | Path, plt: Any, *, norm: str | None,
     positive = [v for s in spec["series"] for v in s["values"] if v > 0]
     if positive:
         ax.set_ylim(min(positive) / 3, max(positive) * 300)
-    ax.text(0.03, 0.96, spec["simulation"], transform=ax.transAxes, ha="left", va="top",
-            fontweight="bold")
+    ax.set_title(spec["simulation"], loc="left", fontweight="bold", fontsize="medium")
     if spec["lumi_fb"] is not None:
         ax.set_title(lumi_text(spec["lumi_fb"]), loc="right", fontsize="medium")
     ax.legend(fontsize="small", loc="upper right", frameon=False)

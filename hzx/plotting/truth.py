@@ -107,8 +107,7 @@ def _figure(plt: Any, spec: dict[str, Any], outdir: str | Path, stem: str,
     top = max(float(np.max(s["values"], initial=0.0)) for s in spec["series"])
     if top > 0:
         ax.set_ylim(0, top * 1.45)
-    ax.text(0.03, 0.96, spec["simulation"], transform=ax.transAxes, ha="left", va="top",
-            fontweight="bold")
+    ax.set_title(spec["simulation"], loc="left", fontweight="bold", fontsize="medium")
     if spec["lumi_fb"] is not None:
         ax.set_title(lumi_text(spec["lumi_fb"]), loc="right", fontsize="medium")
     ax.legend(fontsize="small", loc="upper right", frameon=False)
