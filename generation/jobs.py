@@ -68,7 +68,7 @@ def block_seeds(job_seed: int, n_blocks: int) -> list[tuple[int, int]]:
 
 def run_block(task: BlockTask) -> dict[str, Any]:
     """Generate, simulate and write one block (module-level: runs on any executor)."""
-    from hzx.generation.fastsim import CMS_CARD, simulate
+    from hzx.generation.fastsim import CMS_CARD, mini_tree_card, simulate
     from hzx.generation.pythia_driver import generate_block
     from hzx.generation.writers import mini_arrays, write_delphes, write_hepmc, write_mini
 
@@ -80,9 +80,7 @@ def run_block(task: BlockTask) -> dict[str, Any]:
                            lhef_path=task.path + ".part" if lhef else None)
     t0 = time.perf_counter()
     mini = cfg.definition.output == "mini"
-    card = dataclasses.replace(CMS_CARD, jet_radius=cfg.jet_radius)
-    if mini:
-        card = dataclasses.replace(card, electron_pt_min=7.0, muon_pt_min=5.0, muon_eta_max=2.5)
+    card = mini_tree_card(cfg.jet_radius) if mini else CMS_CARD.with_jet_radius(cfg.jet_radius)
     sim = {} if lhef else simulate(truth, np.random.default_rng(task.sim_seed), card)
     t_sim = time.perf_counter() - t0
     sigma_pb = truth.sigma_mb * MB_TO_PB
