@@ -66,6 +66,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--decay-to-lhef", action="store_true",
                    help="write LHEF 3 files of the decayed hard process (MPI, ISR, FSR, hadron "
                         "level off) instead of Delphes files (main_PhPy8_HZA_decay_to_lhef.cc)")
+    p.add_argument("--dohist", action="store_true",
+                   help="hza: the study's generator-level histograms (main_PhPy8_HZA_dohist.cc: "
+                        "Z, jet and ghost-track-proxy .dat tables) into --out, no event files")
     p.add_argument("--hepmc", action="store_true", help="also write HepMC3 files")
     p.add_argument("--block-size", type=int, default=200, help="events per block (and file)")
     p.add_argument("--k-factor", type=float, default=None, help="multiply Pythia's σ by this")
@@ -85,6 +88,21 @@ def main(args: argparse.Namespace) -> int:
     from hzx.generation.jobs import generate
 
     executor = executor_options_from_args(args)
+    if args.dohist:
+        from hzx.generation.genhist import generator_histograms
+
+        chosen = {"shower_variations": args.shower_variations} \
+            if args.shower_variations != "auto" else {}
+        if args.z_decays:
+            chosen["z_decays"] = args.z_decays
+        summary = generator_histograms(
+            args.process, events=args.events, seed=args.seed, out=args.out, executor=executor,
+            lhe=args.lhe, ma=args.ma, mpi=args.mpi, isr=args.isr, fsr=args.fsr,
+            hadronisation=args.hadronisation, truelep=args.truelep, block_size=args.block_size,
+            **chosen)
+        print(f"{summary['events_selected']} of {summary['events_generated']} events selected; "
+              f"{len(summary['files'])} histograms *{summary['suffix']}.dat → {args.out}")
+        return 0
     manifest = generate(
         args.process, events=args.events, seed=args.seed, out=args.out, executor=executor,
         lhe=args.lhe, ma=args.ma, z_decays=args.z_decays, jet_radius=args.jet_radius,

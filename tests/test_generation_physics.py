@@ -18,11 +18,13 @@ ITER = ExecutorOptions(executor="iterative", progress=False, retries=0)
 
 
 def _events(manifest):
-    from coffea.nanoevents import DelphesSchema, NanoEventsFactory
+    from coffea.nanoevents import NanoEventsFactory
+
+    from hzx.processors.delphes import HzxDelphesSchema  # reads the default layout (Jet.PT)
 
     arrays = []
     for path in manifest.file_paths:
-        arrays.append(NanoEventsFactory.from_root({path: "Delphes"}, schemaclass=DelphesSchema,
+        arrays.append(NanoEventsFactory.from_root({path: "Delphes"}, schemaclass=HzxDelphesSchema,
                                                   mode="eager").events())
     return arrays[0] if len(arrays) == 1 else ak.concatenate(arrays)
 
