@@ -167,7 +167,7 @@ PROCESSES: dict[str, ProcessDefinition] = {
                           "signal", "delphes", ("powheg",), "ll"),
         ProcessDefinition("hzetac", "gg → H(125) → Z η_c (BR 0.002, forced), η_c → all",
                           "signal", "delphes", ("powheg",), "ll"),
-        ProcessDefinition("zjets", "Z(→ ℓℓ) + jets: Pythia's q q̄ → Z g, q g → Z q (or POWHEG / MadGraph MLM LHE)",
+        ProcessDefinition("zjets", "Z(→ ℓℓ) + jets: Pythia's q q̄ → Z g, q g → Z q (or POWHEG / MadGraph LHE, --matching mlm)",
                           "background", "delphes", ("powheg", "madgraph"), "ll"),
         ProcessDefinition("ggh4l", "gg → H(125) → ZZ* → 4ℓ (ℓ = e, μ), ATLAS Open Data mini tree",
                           "signal", "mini", (), "emu"),
