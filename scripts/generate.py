@@ -117,8 +117,8 @@ def main(args: argparse.Namespace) -> int:
           f"Σw = {manifest.sumw:g} → {manifest.path}")
     variations = manifest.provenance.get("variations") or []
     if variations:
-        print(f"  {len(variations)} shower-variation weights per event (--no-shower-variations: "
-              "none)")
+        print(f"  {len(variations)} shower-variation weights per event after the nominal one "
+              "(names in the manifest; --no-shower-variations: none)")
     if args.matching == "mlm":
         print(f"  MLM matching kept {manifest.events} events of the "
               f"{manifest.config['events']} LHE events asked for")
