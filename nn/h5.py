@@ -193,9 +193,7 @@ def signal_columns(labels: np.ndarray, targets: np.ndarray, info: SampleInfo, ro
     else:
         is_signal = np.isin(labels, list(signal_pids)) & np.isfinite(targets)
         pid = labels
-    mass = np.full(n, np.nan) if sample_mass is None else np.full(n, float(sample_mass))
-    if sample_mass is None:
-        mass = np.where(np.isfinite(targets), targets, np.nan)
+    mass = targets.copy() if sample_mass is None else np.full(n, float(sample_mass))
     class_id = np.full(n, -1, dtype=np.int64)
     classes: list[tuple[int, SignalClass]] = []
     rows = np.flatnonzero(is_signal)

@@ -296,3 +296,29 @@ def test_generated_output_converts_with_the_studys_class_ids(tmp_path):
     other, _ = read(tmp_path / "j.h5")
     for name in STUDY_DTYPES:
         np.testing.assert_array_equal(other[name], data[name], err_msg=name)
+
+
+def test_ghost_dr_and_max_tracks_keep_the_observables_radius(study_dir, tmp_path):
+    """--ghost-dr changes the matching only: the observables keep R = 0.4 (the study's)."""
+    from delphes_fixtures import lower_tracks, read_events, ref_associate, ref_observables
+
+    base, _ = study_dir
+    path = base / "delphes" / "delphes_output_HZA_mA1.00GeV.root"
+    assert cli(["h5", "convert", "-i", str(path), "-o", str(tmp_path), "--ghost-dr", "0.3",
+                "--max-tracks", "5", "--max-constituents", "7", "--n-workers", "1"]) == 0
+    data, shapes = read(tmp_path / "jet_data.h5")
+    assert shapes["track_features"][0][1:] == (5, 8)
+    assert shapes["constituent_features"][0][1:] == (7, 6)
+    events = read_events(path)
+    want, counts = [], []
+    for e, jets in enumerate(events["Jet"]):
+        tracks = lower_tracks(events["Track"][e])
+        for j in jets:
+            jet = {"eta": j["Eta"], "phi": j["Phi"]}
+            assoc = ref_associate(jet, tracks, 0.3, 5)
+            want.append(ref_observables(jet, assoc, radius=0.4))
+            counts.append(len(assoc))
+    np.testing.assert_array_equal(data["track_mask"].sum(axis=1), counts)
+    assert max(counts) == 5
+    np.testing.assert_allclose(data["ghost_track_vars"], np.array(want, np.float32), rtol=1e-5,
+                               atol=1e-6)
