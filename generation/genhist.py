@@ -337,7 +337,7 @@ def generator_histograms(process: str, *, events: int, seed: int, out: str | Pat
     if config.lhe:
         info = inspect_lhe(config.lhe)
         lhe_generator, xqcut = info.generator, info.xqcut_gev
-        n_events = min(n_events, info.events)
+        n_events = info.events if n_events <= 0 else min(n_events, info.events)  # ≤ 0: all
         lhe_path = str(rewrite_higgs_id(info.path, out_dir / "input_bsm.lhe"))
     settings = tuple(pythia_settings(config, lhe_path, lhe_generator, xqcut))
     n_blocks = math.ceil(n_events / config.block_size)

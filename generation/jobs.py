@@ -206,7 +206,7 @@ def generate(process: str, *, events: int = 100, seed: int = 1, out: str | Path 
     if config.lhe:
         info = inspect_lhe(config.lhe)
         lhe_generator, xqcut, lhe_path = info.generator, info.xqcut_gev, info.path
-        n_events = min(n_events, info.events)
+        n_events = info.events if n_events <= 0 else min(n_events, info.events)  # ≤ 0: all
         if config.process == "hza":
             lhe_path = str(rewrite_higgs_id(info.path, out_dir / f"{tag}.input.lhe"))
     settings = tuple(pythia_settings(config, lhe_path, lhe_generator, xqcut))

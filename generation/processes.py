@@ -186,7 +186,8 @@ class GenerationConfig:
     process : str
         A key of :data:`PROCESSES`.
     events : int
-        Events to generate (with an LHE file: LHE events to read; MLM matching may veto some).
+        Events to generate (with an LHE file: LHE events to read, ≤ 0 every event of the file as
+        the study's ``main_PowhegPy8_Zjets.cc IN OUT 0``; MLM matching may veto some).
     seed : int
         Job seed (≥ 0); block seeds derive from it and the block index.
     ma : float or None
@@ -345,8 +346,10 @@ def validate(config: GenerationConfig) -> None:
             f"unknown process {config.process!r}; choose one of {', '.join(PROCESSES)} "
             "(hzx generate --list describes them)"
         )
-    if isinstance(config.events, bool) or not isinstance(config.events, int) or config.events < 1:
-        raise ConfigurationError(f"--events must be a positive integer, got {config.events!r}")
+    if isinstance(config.events, bool) or not isinstance(config.events, int) or (
+            config.events < 1 and config.lhe is None):
+        raise ConfigurationError(f"--events must be a positive integer, got {config.events!r} "
+                                 "(with --lhe, 0 or less means every LHE event)")
     if isinstance(config.seed, bool) or not isinstance(config.seed, int) or config.seed < 0:
         raise ConfigurationError(f"--seed must be an integer ≥ 0, got {config.seed!r}")
     if not isinstance(config.block_size, int) or config.block_size < 1:

@@ -30,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "Data mini trees) and a JSON manifest into --out.")
     p.add_argument("process", nargs="?", help="process name (see --list)")
     p.add_argument("--list", action="store_true", help="list the processes and exit")
-    p.add_argument("--events", type=int, default=1000, help="events (with --lhe: LHE events read)")
+    p.add_argument("--events", type=int, default=1000, help="events (with --lhe: LHE events read; 0: all of them)")
     p.add_argument("--seed", type=int, default=1, help="job seed (block seeds derive from it)")
     p.add_argument("--out", default="generated", help="output folder")
     p.add_argument("--lhe", default=None, help="LHE file (POWHEG-BOX or MadGraph) to shower")

@@ -213,3 +213,18 @@ def test_madgraph_default_keeps_every_lhe_event(tmp_path):
     assert m.events == 20  # no matching veto
     assert not any(line.startswith("JetMatching") for line in m.pythia_settings)
     assert m.config["matching"] == "none"
+
+
+@pytest.mark.slow
+def test_events_zero_showers_the_whole_lhe_file(tmp_path):
+    pytest.importorskip("pythia8mc")
+    from hzx.generation import generate
+
+    lhe = LHE / "powheg-box-v2-Z.lhe"
+    assert inspect_lhe(lhe).events == 100
+    m = generate("zjets", lhe=str(lhe), events=0, seed=3, out=tmp_path, executor=ITER,
+                 block_size=50, mpi=False)  # as main_PowhegPy8_Zjets.cc IN OUT 0
+    assert m.events == 100
+    assert [f["events"] for f in m.files] == [50, 50]
+    with pytest.raises(ConfigurationError, match="positive integer"):
+        validate(GenerationConfig("zjets", events=0))
