@@ -11,7 +11,8 @@ Signal is the study's ``is_signal`` label (``label_key``; with a plain :class:`D
   (``args.json`` is written by the command line);
 - hzx's: ``model.pt``, ``scaler.json``, further metrics.json keys (ROC AUC per signal class
   against all background, signal efficiency at background rejections 10, 100, 1000, the full
-  significance scan, provenance) and ``training_curves.png``, ``roc.png``, ``scores_*.png``.
+  significance scan, provenance) and ``roc.png`` (rejection per signal class), ``scores_*.png``
+  (score per class).
 """
 
 from __future__ import annotations
@@ -171,8 +172,6 @@ def train_classifier(data: DataConfig | None = None, config: TrainConfig | None 
             fpr, tpr, _ = roc_curve(truth, score)
             sp.roc_curve(fpr, tpr, auc, output_dir / f"roc_{split}.png",
                          f"ROC curve ({'validation' if split == 'val' else 'test'} split)")
-        plots.training_curves(fit_result.history, output_dir / "training_curves.png",
-                              fit_result.best_epoch, "binary cross-entropy")
         curves = {}
         fpr, tpr, _ = roc_curve(test_table.is_signal, test_score)
         curves["all signal (test)"] = (fpr, tpr, metrics["auc"])

@@ -12,8 +12,8 @@ unmatched jet and is skipped). Outputs in the run directory:
   command line);
 - hzx's: ``model.pt`` (weights, architecture and preprocessing), ``scaler.json``,
   ``metrics.json`` (R², bias and resolution on the test split, overall and per class, timing,
-  provenance), ``training_curves.png``, ``Reg_Test_by_class.png``, ``residuals_test_by_class.png``
-  and ``Reg_<label>_by_class.png`` (predicted mass per class).
+  provenance), ``Reg_Test_by_class.png``, ``residuals_test_by_class.png`` and
+  ``Reg_<label>_by_class.png`` (predicted mass and residual per class).
 """
 
 from __future__ import annotations
@@ -270,12 +270,8 @@ def _regression_plots(output_dir: Path, prepared, fit_result, test, extra_plots)
     from hzx.nn import plots
 
     table = prepared.table
-    plots.training_curves(fit_result.history, output_dir / "training_curves.png",
-                          fit_result.best_epoch)
     groups, truth = _by_class(table, test["class"], test["pred"])
     plots.prediction_histograms(groups, output_dir / "Reg_Test_by_class.png", "test split", truth)
-    plots.scatter(test["true"], test["pred"], output_dir / "predictions_test_hist2d.png",
-                  "test split")
     pairs = {table.class_label(int(c)): (test["true"][test["class"] == c], test["pred"][test["class"] == c])
              for c in np.unique(test["class"])}
     plots.residuals(pairs, output_dir / "residuals_test_by_class.png", "test split")

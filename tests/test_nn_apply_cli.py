@@ -81,7 +81,7 @@ def test_cli_regression_apply_classifier_inspect_plot(trained, tmp_path, capsys)
               "--seed", "5"]
     assert main(["nn", "train-regression", "--input-h5", str(path), "--output-dir", str(reg),
                  "--extra-eval-h5", str(path), "--extra-eval-label", "again", *common]) == 0
-    assert {"model.pt", "scaler.json", "metrics.json", "training_curves.png",
+    assert {"model.pt", "scaler.json", "metrics.json", "Training_curve.png",
             "Reg_Test_by_class.png", "predictions_test_scatter.png", "residuals_test.png",
             "Reg_again.png", "Reg_again_by_class.png"} <= {p.name for p in reg.iterdir()}
     metrics = json.loads((reg / "metrics.json").read_text())
