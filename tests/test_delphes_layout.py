@@ -170,3 +170,10 @@ def test_generated_file_gives_the_same_jets_to_every_reader(generated):
     assert ak.all(ours.Particle.PID == tree["Particle.PID"].array())
     assert np.array_equal(ak.to_numpy(ak.num(ours.Track.PT)),
                           tree["Track_size"].array(library="np"))
+    # field names as Delphes 3.5 writes them (a real file's, less fUniqueID/fBits/TRefs)
+    real = canonical_keys(uproot.open(REAL)["Delphes"].keys())
+    generated_keys = canonical_keys(tree.keys())
+    for collection in ("Event", "Particle", "Track", "Tower"):
+        real_fields = {k.split(".", 1)[1] for k in real if k.startswith(f"{collection}/")}
+        our_fields = {k.split(".", 1)[1] for k in generated_keys if k.startswith(f"{collection}/")}
+        assert our_fields and our_fields <= real_fields, (collection, our_fields - real_fields)
