@@ -222,11 +222,16 @@ class TowerGrid:
         inside = (k > 0) & (k < len(self.eta_edges))
         kb = np.clip(k - 1, 0, len(self.eta_edges) - 2)
         lo, hi = self.phi_offsets[kb], self.phi_offsets[kb + 1]
-        # search each η bin's own φ edges: shift segments apart by 10 rad (φ spans < 2π)
-        shifted = self.phi_edges + 10.0 * np.repeat(np.arange(len(self.phi_offsets) - 1),
-                                                    np.diff(self.phi_offsets))
-        j = np.searchsorted(shifted, phi + 10.0 * kb, side="left") - lo
-        inside &= (j > 0) & (j < hi - lo)
+        n_bins = hi - lo - 1
+        # φ divisions are uniform from −π to π: guess the bin, then settle it on the card's
+        # edges (lower_bound: the first edge ≥ φ)
+        j = np.clip(np.floor((phi + np.pi) / (2 * np.pi) * n_bins).astype(np.int64) + 1, 1,
+                    np.maximum(n_bins, 1))
+        last = len(self.phi_edges) - 1
+        for _ in range(2):
+            j = np.where(phi > self.phi_edges[np.minimum(lo + j, last)], j + 1, j)
+            j = np.where((j > 0) & (phi <= self.phi_edges[np.minimum(lo + j - 1, last)]), j - 1, j)
+        inside &= (j > 0) & (j <= n_bins)
         n_per_bin = np.diff(self.phi_offsets) - 1
         first = offsets(n_per_bin)[kb]
         return np.where(inside, first + j - 1, -1), inside
@@ -446,10 +451,13 @@ def jet_flavour(card: FlavourAssociation, j_evt: np.ndarray, j_eta: np.ndarray,
     out = np.zeros(len(j_evt), dtype=np.int32)
     if len(j_evt) == 0:
         return out
+    p_evt = np.repeat(np.arange(len(p_offsets) - 1), np.diff(p_offsets))
+    sel = np.flatnonzero((p_pt > card.parton_pt_min) & (np.abs(p_eta) <= card.parton_eta_max)
+                         & ((p_abs_pid == 21) | (p_abs_pid <= 5)))
+    p_offsets = offsets(np.bincount(p_evt[sel], minlength=len(p_offsets) - 1))
+    p_eta, p_phi, p_abs_pid = p_eta[sel], p_phi[sel], p_abs_pid[sel]
     jet, obj = pairs_in_event(j_evt, p_offsets)
-    ok = (p_pt[obj] > card.parton_pt_min) & (np.abs(p_eta[obj]) <= card.parton_eta_max)
-    ok &= (p_abs_pid[obj] == 21) | (p_abs_pid[obj] <= 5)
-    ok &= delta_r2(j_eta[jet], j_phi[jet], p_eta[obj], p_phi[obj]) <= card.delta_r**2
+    ok = delta_r2(j_eta[jet], j_phi[jet], p_eta[obj], p_phi[obj]) <= card.delta_r**2
     code = np.where(p_abs_pid[obj] == 21, 0, p_abs_pid[obj])
     best = np.full(len(j_evt), -1, dtype=np.int64)
     np.maximum.at(best, jet[ok], code[ok])
