@@ -210,8 +210,7 @@ def _regression_arguments(sub) -> None:
                      help="fraction of all jets in the validation split (0.2 and 0.2: 60/20/20)")
     sub.add_argument("--random-seed", "--seed", "--random-state", dest="random_seed", type=int,
                      default=t["seed"].default, help="seed of split, initialisation, batches")
-    sub.add_argument("--batch-norm", "--no-batch-norm", dest="batch_norm",
-                     action=argparse.BooleanOptionalAction, default=t["batch_norm"].default,
+    sub.add_argument("--batch-norm", dest="batch_norm", action=argparse.BooleanOptionalAction, default=t["batch_norm"].default,
                      help="batch normalisation after each hidden layer (--no-batch-norm: off)")
     _common_arguments(sub, "regression", TrainConfig, DataConfig)
 

@@ -238,6 +238,11 @@ def test_args_json_records_the_study_defaults_when_no_flag_is_given(tmp_path, mo
         100, 50, (50, 50, 50, 50, 50), 0.0, "msle", 42, True, 10)
     assert (data.test_split, data.val_split, data.standardize, data.missing,
             data.extra_eval_label) == (0.2, 0.2, "robust", "drop", ("ZJets",))
+    assert main(["nn", "train-regression", "--input-h5", "jet_data.h5", "--output-dir",
+                 str(tmp_path / "nobn"), "--no-batch-norm", "--random-seed", "3"]) == 0
+    args = json.loads((tmp_path / "nobn" / "args.json").read_text())
+    assert args["no_batch_norm"] is True and args["random_seed"] == 3
+    assert seen["regression"][1].batch_norm is False and seen["regression"][1].seed == 3
     assert main(["nn", "train-classifier", "--input-h5", "jet_data_augmented.h5",
                  "--output-dir", str(cls)]) == 0
     args = json.loads((cls / "args.json").read_text())
