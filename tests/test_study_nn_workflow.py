@@ -383,3 +383,36 @@ def test_significance_scan_known_values():
     assert s[0.86] == 0.0                                 # no background left: 0, as the study
     assert scan["best_significance"] == pytest.approx(3.0)
     assert scan["best_threshold"] == pytest.approx(0.21)  # first threshold reaching 3/√1
+
+
+def test_plot_outputs_flags(tmp_path, capsys):
+    """plot_regression_outputs.py's flags on a file with a regression_prediction dataset."""
+    from hzx.nn.outputs import plot_regression_outputs
+
+    path = study_file(tmp_path / "aug.h5", n_per_class=10, n_background=20, seed=8)
+    with h5py.File(path, "r+") as h5:
+        pred = h5["targets"][()].copy()
+        pred[~np.isfinite(pred)] = 5.0
+        pred[:3] = -999999.0  # jets without a prediction are left out
+        h5["regression_prediction"] = pred
+    out = tmp_path / "plots" / "overlay.png"
+    summary = plot_regression_outputs(path, out, include_classes=[STUDY_IDS[1], 42],
+                                      value_range=(0.0, 10.0), bins=20, logy=True)
+    assert summary["normalized_output"] == str(tmp_path / "plots" / "overlay_normalized.png")
+    assert summary["missing_classes"] == [42] and summary["range_GeV"] == [0.0, 10.0]
+    assert list(summary["signal"]) == ["HZA_mA1.50GeV (m=1.50 GeV)"]
+    with h5py.File(path, "r") as h5:
+        valid = h5["regression_prediction"][()] > -999998
+        is_signal = h5["is_signal"][()] > 0
+        cls = h5["signal_class"][()]
+    assert summary["n_background"] == int((valid & ~is_signal).sum())
+    assert summary["signal"]["HZA_mA1.50GeV (m=1.50 GeV)"] == int(
+        (valid & (cls == STUDY_IDS[1])).sum())
+    norm = tmp_path / "n" / "unit.png"
+    assert main(["nn", "plot-outputs", "--input-h5", str(path), "--output", str(out),
+                 "--normalized-output", str(norm), "--include-classes", "42"]) == 0
+    assert norm.is_file() and out.is_file()
+    assert "not present in the input file: 42" in capsys.readouterr().out
+    assert main(["nn", "plot-outputs", "--input-h5", str(path), "--predictions-key", "nope",
+                 "--output", str(out)]) == 2
+    assert "'nope'" in capsys.readouterr().err
