@@ -105,7 +105,7 @@ def tune(task: str, data: DataConfig, base: TrainConfig, search: OptunaConfig,
     previous_trials = len(existing.trials) if existing is not None else 0
     # A resumed study gets a sampler seeded differently, else it would replay the first trials.
     sampler = optuna.samplers.TPESampler(seed=base.seed + previous_trials)
-    pruner = (optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=2)
+    pruner = (optuna.pruners.MedianPruner()  # the study's: Optuna's defaults
               if search.pruner == "median" else optuna.pruners.NopPruner())
     study = optuna.create_study(study_name=study_name, storage=storage, direction=direction,
                                 sampler=sampler, pruner=pruner, load_if_exists=True)
