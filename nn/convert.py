@@ -12,6 +12,11 @@ given). Then, in the output directory, as the study writes them:
   hzx's record under ``hzx``: options, roles, classes, processor provenance);
 - ``jet_data.h5``: every file's jets in file order (unless ``no_merge``).
 
+The workers write the per-jet training columns to chunk files in a temporary folder
+``OUTDIR/.hzx-columns-*/`` (:mod:`hzx.processors.columns`; memory stays flat in the number of
+events), merged into the HDF5 files above and removed at the end (``columns_in_memory``: keep them
+in the processor's output instead, the former way, for small inputs).
+
 Sample identity (signal family, mass, class key and id) comes from each file's name by the study's
 rule (:mod:`hzx.samples.identity`); there is no fileset, so every role is inferred and listed.
 """
@@ -24,6 +29,8 @@ import glob
 import json
 import os
 import re
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +71,8 @@ class ConvertOptions:
         hzx: truth labels that make a matched jet signal (the study: 36).
     association : str
         hzx: ``delta_r`` (the study's) or ``ghost``.
+    columns_in_memory : bool
+        hzx: carry the training columns in the processor output instead of chunk files.
     """
 
     input: str
@@ -79,6 +88,7 @@ class ConvertOptions:
     skip_bad_files: bool = False
     signal_pids: tuple[int, ...] = (36,)
     association: str = "delta_r"
+    columns_in_memory: bool = False
 
     def __post_init__(self) -> None:
         if self.n_workers < 1:
@@ -125,11 +135,6 @@ def tree_name(path: str) -> str:
 
 def convert(options: ConvertOptions, client: Any = None) -> dict[str, Any]:
     """Run the conversion; returns the manifest (with hzx's record under ``hzx``)."""
-    from hzx.execution import ExecutorOptions, RunOptions, run_processor
-    from hzx.nn.h5 import dataset_roles, write_h5
-    from hzx.processors.delphes import HzxDelphesSchema
-    from hzx.processors.tracks import TrackObservablesOptions, TrackObservablesProcessor
-
     files = input_files(options.input, options.file_pattern)
     os.makedirs(options.output, exist_ok=True)
     names: dict[str, str] = {}
@@ -144,9 +149,27 @@ def convert(options: ConvertOptions, client: Any = None) -> dict[str, Any]:
         fileset[name] = {"files": {path: tree_name(path)}, "metadata": {}}
 
     executor = options.executor or ("iterative" if options.n_workers == 1 else "futures")
+    columns_dir = None if options.columns_in_memory else \
+        tempfile.mkdtemp(prefix=".hzx-columns-", dir=options.output)
+    try:
+        return _convert(options, files, names, fileset, executor, columns_dir, client)
+    finally:
+        if columns_dir is not None:
+            shutil.rmtree(columns_dir, ignore_errors=True)
+
+
+def _convert(options: ConvertOptions, files: list[str], names: dict[str, str],
+             fileset: dict[str, Any], executor: str, columns_dir: str | None,
+             client: Any) -> dict[str, Any]:
+    from hzx.execution import ExecutorOptions, RunOptions, run_processor
+    from hzx.nn.h5 import dataset_roles, write_h5
+    from hzx.processors.delphes import HzxDelphesSchema
+    from hzx.processors.tracks import TrackObservablesOptions, TrackObservablesProcessor
+
     processor = TrackObservablesProcessor(TrackObservablesOptions(
         association=options.association, r_assoc=options.ghost_dr,
-        max_tracks=options.max_tracks, max_constituents=options.max_constituents))
+        max_tracks=options.max_tracks, max_constituents=options.max_constituents,
+        columns_dir=columns_dir))
     output = run_processor(
         processor, fileset, treename="Delphes", schema=HzxDelphesSchema,
         executor=ExecutorOptions(executor=executor, workers=options.n_workers, progress=False),

@@ -35,12 +35,19 @@ jets; a dataset without a role gets one inferred from its file names (reported, 
 Rows are ordered by (sample, file, entry, jet index) whatever order the chunks were processed in
 (or by a given file order), so the file does not depend on the executor. Rows are written chunk
 by chunk into resizable datasets: the writer's own memory is bounded by one processing chunk.
+A chunk is either in the output itself (in-memory columns) or a reference to the chunk file that
+a worker wrote (``hzx run tracks --out OUT`` → ``OUT.columns/``, :mod:`hzx.processors.columns`):
+such a file is found beside the loaded ``OUT.coffea`` (``OUT.coffea.columns/…``, so the pair can
+be moved together) or at its recorded path, and checked (size, SHA-256) before its rows are
+written; a missing or corrupt one stops the merge with an error naming it, and no partial file
+is left. Both kinds give the same file, byte for byte in every dataset.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -93,6 +100,10 @@ class SignalClass:
 
 
 def _chunks_of(output: Mapping[str, Any]) -> Iterable[tuple[str, dict[str, Any]]]:
+    """(dataset, chunk) of an output: in-memory chunks (arrays) and references to chunk files
+    (:mod:`hzx.processors.columns`; given ``_columns_dir``, the folder beside a loaded output)."""
+    path = getattr(output, "path", None)
+    base = f"{path}.columns" if path else None
     for dataset in [k for k in output if not str(k).startswith("_")]:
         acc = output[dataset]
         columns = acc.get("columns") if isinstance(acc, Mapping) else None
@@ -100,6 +111,23 @@ def _chunks_of(output: Mapping[str, Any]) -> Iterable[tuple[str, dict[str, Any]]
             continue
         for chunk in columns.get("chunks", []):
             yield dataset, chunk
+        for ref in columns.get("files", []):
+            yield dataset, {**ref, "_columns_dir": base}
+
+
+def _chunk_arrays(chunk: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The arrays of a chunk: itself, or its chunk file's (size and SHA-256 checked)."""
+    from hzx.processors.columns import is_reference, read_chunk
+
+    return read_chunk(chunk, chunk.get("_columns_dir")) if is_reference(chunk) else chunk
+
+
+def _row_shape(chunk: Mapping[str, Any], name: str) -> tuple[int, ...]:
+    from hzx.processors.columns import is_reference
+
+    if is_reference(chunk):
+        return tuple(chunk["shapes"][name])
+    return tuple(np.shape(chunk[name])[1:])
 
 
 def _load(item: Any) -> Mapping[str, Any]:
@@ -111,11 +139,26 @@ def _load(item: Any) -> Mapping[str, Any]:
 
 
 def collect_chunks(outputs: Sequence[Any]) -> list[tuple[tuple, str, dict[str, Any], dict]]:
-    """All column chunks of ``outputs``, sorted by (dataset, file, first entry): [(key, ds, chunk, meta)]."""
+    """All column chunks of ``outputs``, sorted by (dataset, file, first entry): [(key, ds, chunk, meta)].
+
+    A chunk is the arrays themselves or a reference to its chunk file; the same chunk twice in
+    one output (same dataset, file and entry range) counts once. Chunk files are checked to be
+    present with their recorded size (:class:`~hzx.processors.columns.ColumnFileError`).
+    """
+    from hzx.processors.columns import check_present, is_reference
+
     found = []
     for output in outputs:
         output = _load(output)
+        seen = set()
         for dataset, chunk in _chunks_of(output):
+            ident = (dataset, str(chunk["file"]), int(chunk["entry_start"]),
+                     chunk.get("entry_stop"))
+            if ident in seen:
+                continue
+            seen.add(ident)
+            if is_reference(chunk):
+                check_present(chunk, chunk.get("_columns_dir"))
             meta = output[dataset].get("metadata", {})
             found.append(((dataset, str(chunk["file"]), int(chunk["entry_start"])), dataset,
                           chunk, meta))
@@ -288,11 +331,25 @@ def write_h5(outputs: Sequence[Any], path: str | Path, *, signal_jets: str = "ma
     samples = sorted({c[1] for c in chunks})
     file_names = [f for f in (files or all_files) if f in {str(c[2]["file"]) for c in chunks}]
     first = chunks[0][2]
-    n_tracks = first["track_features"].shape[1:]
-    n_cons = first["constituent_features"].shape[1:]
+    n_tracks = _row_shape(first, "track_features")
+    n_cons = _row_shape(first, "constituent_features")
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    # written under a temporary name, renamed when complete: a failed merge leaves no file
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        summary = _write_rows(h5py, tmp, chunks, decisions, samples, file_names, n_tracks,
+                              n_cons, signal_jets, signal_pids)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return {"path": str(path), **summary}
+
+
+def _write_rows(h5py, path: Path, chunks, decisions, samples, file_names, n_tracks, n_cons,
+                signal_jets, signal_pids) -> dict[str, Any]:
     total = 0
     classes: dict[int, SignalClass] = {}
     info_cache: dict[tuple[str, str], SampleInfo] = {}
@@ -314,7 +371,8 @@ def write_h5(outputs: Sequence[Any], path: str | Path, *, signal_jets: str = "ma
             "entry": _create(h5, "entry", (), np.int64),
             "jet_index": _create(h5, "jet_index", (), np.int32),
         }
-        for _, dataset, chunk, meta in chunks:
+        for _, dataset, ref, meta in chunks:
+            chunk = _chunk_arrays(ref)
             # Rows inside a chunk come ordered by (entry, jet index); sort to be sure.
             order = np.lexsort((chunk["jet_index"], chunk["entry"]))
             n = len(order)
@@ -362,7 +420,7 @@ def write_h5(outputs: Sequence[Any], path: str | Path, *, signal_jets: str = "ma
         h5.attrs["sentinel"] = SENTINEL
         h5.attrs["layout"] = "hzx jet_data.h5 v2 (convert_to_h5.py; ghost-track-observables.md)"
     ordered = sorted(classes.values(), key=lambda c: c.class_id)
-    return {"path": str(path), "jets": total, "samples": samples, "files": file_names,
+    return {"jets": total, "samples": samples, "files": file_names,
             "classes": [dataclasses.asdict(c) for c in ordered],
             "roles": [dataclasses.asdict(decisions[s]) | {"inferred": decisions[s].inferred,
                                                           "message": decisions[s].describe()}

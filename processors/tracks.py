@@ -6,16 +6,21 @@ Wires :mod:`hzx.processors.track_observables` to Delphes events. Per dataset the
   sentinel −999999 is not filled), with a ``truth`` axis (0: unmatched, 1: matched to a, h,
   J/ψ or η_c);
 - ``cutflow``: events, jets, selected jets;
-- ``columns``: ``{"chunks": [chunk, …]}``, one dict of numpy arrays per processed chunk (see
-  :meth:`TrackObservablesProcessor.columns_of_chunk`). Chunks arrive in no fixed order with Dask:
-  the HDF5 writer sorts them by (file, first entry); inside a chunk rows are ordered by
-  (entry, jet index).
+- ``columns``: the per-jet training columns, ``{"chunks": [...], "files": [...]}``. With
+  ``columns_dir`` set (``hzx run tracks --out OUT`` sets ``OUT.columns/``) each worker writes its
+  chunk's arrays to one HDF5 file there (:mod:`hzx.processors.columns`) and ``files`` holds one
+  small reference per chunk (path, jets, size, SHA-256): the accumulator stays small whatever the
+  number of events. Without a ``columns_dir`` (the Python API's default, for small runs and
+  tests) or with ``columns_storage="memory"``, ``chunks`` holds one dict of numpy arrays per
+  chunk instead. Chunks arrive in no fixed order with Dask: the HDF5 writer (``hzx h5``) sorts
+  them by (file, first entry); inside a chunk rows are ordered by (entry, jet index).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -60,6 +65,7 @@ OBSERVABLE_BINNING = {
 }
 
 ASSOCIATIONS = ("delta_r", "ghost")
+COLUMN_STORAGES = ("auto", "disk", "memory")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -95,6 +101,14 @@ class TrackObservablesOptions:
         ΔR of the truth matching, 0.3.
     store_columns : bool
         Keep per-jet training columns in the output (needed by ``hzx h5``).
+    columns_dir : str or None
+        Folder of the per-chunk column files (made absolute: the workers write there, so on a
+        batch cluster it must be on a file system that they and the client share). ``hzx run
+        tracks --out OUT`` sets ``OUT.columns`` unless given. ``None``: columns in memory.
+    columns_storage : {"auto", "disk", "memory"}
+        ``auto``: on disk when ``columns_dir`` is set, else in the accumulator; ``memory``: in the
+        accumulator even with a ``columns_dir`` (small runs); ``disk``: a ``columns_dir`` is
+        required.
     """
 
     association: str = "delta_r"
@@ -110,8 +124,17 @@ class TrackObservablesOptions:
     require_hza2018: bool = False
     truth_max_dr: float = 0.3
     store_columns: bool = True
+    columns_dir: str | None = None
+    columns_storage: str = "auto"
 
     def __post_init__(self) -> None:
+        if self.columns_storage not in COLUMN_STORAGES:
+            raise ConfigurationError(f"columns_storage must be one of {', '.join(COLUMN_STORAGES)}"
+                                     f", got {self.columns_storage!r}")
+        if self.columns_storage == "disk" and not self.columns_dir:
+            raise ConfigurationError("columns_storage=disk needs a columns_dir")
+        if self.columns_dir:
+            object.__setattr__(self, "columns_dir", os.path.abspath(str(self.columns_dir)))
         if self.association not in ASSOCIATIONS:
             raise ConfigurationError(
                 f"association must be one of {', '.join(ASSOCIATIONS)}, got {self.association!r}"
@@ -196,6 +219,19 @@ class TrackObservablesProcessor(ProcessorABC):
     def __init__(self, options: TrackObservablesOptions | None = None):
         self.options = options or TrackObservablesOptions()
 
+    @property
+    def columns_on_disk(self) -> bool:
+        o = self.options
+        return o.store_columns and o.columns_storage != "memory" and bool(o.columns_dir)
+
+    def with_output(self, out_path: str) -> TrackObservablesProcessor:
+        """This processor writing its training columns beside the output ``out_path``
+        (``<out_path>.columns/``), unless a ``columns_dir`` or in-memory columns were asked for."""
+        o = self.options
+        if not o.store_columns or o.columns_storage == "memory" or o.columns_dir:
+            return self
+        return type(self)(dataclasses.replace(o, columns_dir=f"{out_path}.columns"))
+
     def required_branches(self) -> list[str]:
         """Jet kinematics and the truth record; the track collection (Track or EFlowTrack) is
         checked per chunk, since either will do."""
@@ -212,7 +248,7 @@ class TrackObservablesProcessor(ProcessorABC):
         out: dict[str, Any] = {f"obs_{n}": _new_histogram(n) for n in OBSERVABLE_NAMES}
         out["cutflow"] = {c: {"raw": 0, "weighted": 0.0}
                           for c in ("events", "events_selected", "jets", "jets_selected")}
-        out["columns"] = {"chunks": []}
+        out["columns"] = {"chunks": [], "files": []}
         out["metadata"] = {"events_read": 0, "chunks": 0, "entries_by_file": {},
                            "role": (metadata or {}).get("role")}
         return out
@@ -313,10 +349,11 @@ class TrackObservablesProcessor(ProcessorABC):
             track_feats, track_mask = padded(jet_tracks(), TRACK_FEATURES, o.max_tracks)
             cons_feats, cons_mask = padded(constituents_per_jet, CONSTITUENT_FEATURES,
                                            o.max_constituents)
-            out["columns"]["chunks"].append({
+            chunk = {
                 "dataset": dataset,
                 "file": filename,
                 "entry_start": entry_start,
+                "entry_stop": int(events.metadata.get("entrystop", entry_start + len(events))),
                 "role": events.metadata.get("role"),
                 "sample_mass_GeV": _sample_mass_of(events.metadata),
                 "entry": np.repeat(entries, n_per_event),
@@ -330,7 +367,13 @@ class TrackObservablesProcessor(ProcessorABC):
                 "constituent_mask": cons_mask,
                 "labels": labels.astype(np.int32),
                 "targets": targets.astype(np.float64),
-            })
+            }
+            if self.columns_on_disk:
+                from hzx.processors.columns import write_chunk
+
+                out["columns"]["files"].append(write_chunk(o.columns_dir, chunk))
+            else:
+                out["columns"]["chunks"].append(chunk)
         out["metadata"] = {"events_read": len(events), "chunks": 1,
                            "entries_by_file": {filename: len(events)},
                            "track_collections": {track_name}}  # role: set once by the runner

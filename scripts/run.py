@@ -82,6 +82,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.root is not None and not args.root.endswith(".root"):
         raise ConfigurationError(f"--root {args.root}: the file name must end in .root")
     processor, spec, schema = build(args.processor, args.options)
+    if hasattr(processor, "with_output"):  # tracks: training columns written to OUT.columns/
+        processor = processor.with_output(args.out)
     fileset = read_fileset(args.fileset)
     checkpoints = Path(f"{args.out}.checkpoints")
     if args.resume and not checkpoints.is_dir():
