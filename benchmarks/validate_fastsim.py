@@ -139,14 +139,16 @@ def reco_figures(collections: list[dict]) -> dict:
                          ("n_eflow_nh", "EFlowNeutralHadron"), ("n_tower", "Tower")):
             if col in sim:
                 acc[key].append(sim[col]["counts"])
-        acc["met"].append(sim["MissingET"]["fields"]["MET"])
-        ht = sim["ScalarHT"]["fields"]["HT"]
-        acc["ht"].append(ht)
-        total = np.zeros(n)
-        for col in ("Jet", "Electron", "Muon", "Photon"):
-            evt, fl = _jagged(sim[col])
-            total += np.bincount(evt, weights=fl["PT"], minlength=n)
-        acc["ht_diff"].append(np.abs(ht - total) / np.maximum(ht, 1.0))
+        if "MissingET" in sim:
+            acc["met"].append(sim["MissingET"]["fields"]["MET"])
+        if "ScalarHT" in sim:
+            ht = sim["ScalarHT"]["fields"]["HT"]
+            acc["ht"].append(ht)
+            total = np.zeros(n)
+            for col in ("Jet", "Electron", "Muon", "Photon"):
+                evt, fl = _jagged(sim[col])
+                total += np.bincount(evt, weights=fl["PT"], minlength=n)
+            acc["ht_diff"].append(np.abs(ht - total) / np.maximum(ht, 1.0))
         j_evt, jf = _jagged(sim["Jet"])
         for col in ("Electron", "Muon", "Photon"):
             o_evt, of = _jagged(sim[col])
@@ -201,9 +203,10 @@ def reco_figures(collections: list[dict]) -> dict:
         "eflow_neutral_hadrons_per_event": (float(np.mean(cat["n_eflow_nh"]))
                                             if len(cat["n_eflow_nh"]) else None),
         "towers_per_event": float(np.mean(cat["n_tower"])) if len(cat["n_tower"]) else None,
-        "met_median_gev": float(np.median(cat["met"])),
-        "scalar_ht_median_gev": float(np.median(cat["ht"])),
-        "scalar_ht_max_rel_diff": float(np.max(cat["ht_diff"])),
+        "met_median_gev": float(np.median(cat["met"])) if len(cat["met"]) else None,
+        "scalar_ht_median_gev": float(np.median(cat["ht"])) if len(cat["ht"]) else None,
+        "scalar_ht_max_rel_diff": (float(np.max(cat["ht_diff"]))
+                                   if len(cat["ht_diff"]) else None),
     }
 
 
