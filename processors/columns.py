@@ -123,12 +123,14 @@ def _describe(ref: Mapping[str, Any]) -> str:
 
 def resolve(ref: Mapping[str, Any], base: str | Path | None = None) -> Path:
     """The chunk file: ``base/relpath`` when that exists (a moved ``OUT.coffea`` with its
-    ``OUT.coffea.columns/``), else the recorded absolute path."""
+    ``OUT.coffea.columns/``), else the recorded absolute path if that exists, else
+    ``base/relpath`` (the path a missing file is reported under)."""
+    recorded = Path(ref["path"])
     if base is not None and ref.get("relpath"):
         candidate = Path(base) / ref["relpath"]
-        if candidate.is_file():
+        if candidate.is_file() or not recorded.is_file():
             return candidate
-    return Path(ref["path"])
+    return recorded
 
 
 def check_present(ref: Mapping[str, Any], base: str | Path | None = None) -> Path | None:
