@@ -40,7 +40,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from hzx.errors import ConfigurationError
+from hzx.errors import ConfigurationError, HzxError
 
 BACKENDS = ("lxplus", "slurm")
 
@@ -94,6 +94,8 @@ def _check_common(s: Any) -> None:
         raise ConfigurationError(f"scheduler_port must be 0–65535, got {s.scheduler_port}")
     if s.death_timeout <= 0:
         raise ConfigurationError(f"death_timeout must be > 0 seconds, got {s.death_timeout}")
+    if s.startup_timeout <= 0:
+        raise ConfigurationError(f"startup_timeout must be > 0 seconds, got {s.startup_timeout}")
     _check_bytes("memory", s.memory)
     object.__setattr__(s, "setup_commands", tuple(str(c) for c in s.setup_commands))
 
@@ -154,6 +156,9 @@ class LxplusSettings:
         ``JobBatchName`` shown by ``condor_q``.
     death_timeout : int
         Seconds a worker waits for a vanished scheduler before it exits.
+    startup_timeout : int
+        Seconds to wait for the first worker to join (jobs queue, start, connect); then the run
+        stops with an error naming the jobs' states instead of waiting for ever.
     setup_commands : tuple of str
         Shell commands run in the job before the worker starts (e.g. ``export PYTHONPATH=…``
         so that hzx is importable).
@@ -181,6 +186,7 @@ class LxplusSettings:
     log_directory: str = ""
     batch_name: str = "hzx-dask-worker"
     death_timeout: int = 60
+    startup_timeout: int = 600
     setup_commands: tuple[str, ...] = ()
     job_extra_directives: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
@@ -239,6 +245,9 @@ class SlurmSettings:
         ``#SBATCH -J``.
     death_timeout : int
         Seconds a worker waits for a vanished scheduler before it exits.
+    startup_timeout : int
+        Seconds to wait for the first worker to join (jobs queue, start, connect); then the run
+        stops with an error naming the jobs' states instead of waiting for ever.
     setup_commands : tuple of str
         Shell commands run before the worker starts (``module load …``, ``source venv/bin/activate``).
     job_extra_directives : tuple of str
@@ -262,6 +271,7 @@ class SlurmSettings:
     local_directory: str = ""
     job_name: str = "hzx-dask-worker"
     death_timeout: int = 60
+    startup_timeout: int = 600
     setup_commands: tuple[str, ...] = ()
     job_extra_directives: tuple[str, ...] = ()
 
@@ -640,6 +650,142 @@ def check_credentials(settings: LxplusSettings | SlurmSettings) -> None:
             raise ConfigurationError(f"lcg_view = {settings.lcg_view!r}: no such setup script")
 
 
+class BatchSystemError(HzxError, RuntimeError):
+    """The batch system cannot be reached, refuses the job, or no worker joined in time."""
+
+
+#: Commands each backend submits with, and the one asked whether its controller answers.
+_SUBMIT = {"lxplus": "condor_submit", "slurm": "sbatch"}
+_CONTROLLER_TIMEOUT_S = 20
+
+
+def _first_line(text: str) -> str:
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    return lines[-1] if lines else "(no output)"
+
+
+def check_batch_system(backend: str, settings: LxplusSettings | SlurmSettings,
+                       script: str | None = None) -> None:
+    """Before any job is submitted: the submit command exists and (Slurm) the controller answers.
+
+    Slurm: ``sinfo`` must answer within 20 s, and ``sbatch --test-only`` must accept the job
+    script (partition, account, memory, wall time) when ``script`` is given. Raises
+    :class:`BatchSystemError` with one line saying what is wrong.
+    """
+    import shutil
+    import subprocess
+    import tempfile
+
+    command = _SUBMIT[backend]
+    if shutil.which(command) is None:
+        where = ("an lxplus login node (condor_submit)" if backend == "lxplus"
+                 else "a Slurm login node (sbatch, sinfo)")
+        raise BatchSystemError(f"{command} not found: --executor {backend} submits worker jobs "
+                               f"and must run on {where}")
+    if backend != "slurm":
+        return
+
+    def call(args: list[str]) -> subprocess.CompletedProcess:
+        try:
+            return subprocess.run(args, capture_output=True, text=True,
+                                  timeout=_CONTROLLER_TIMEOUT_S, check=False)
+        except subprocess.TimeoutExpired:
+            raise BatchSystemError(
+                f"no Slurm controller answered `{' '.join(args[:1])}` within "
+                f"{_CONTROLLER_TIMEOUT_S} s (is slurmctld running? scontrol ping)") from None
+
+    probe = call(["sinfo", "-h", "-o", "%P %a"])
+    if probe.returncode != 0:
+        raise BatchSystemError(f"no Slurm controller answers (sinfo: "
+                               f"{_first_line(probe.stderr or probe.stdout)})")
+    if script is not None:
+        with tempfile.NamedTemporaryFile("w", suffix=".sh", prefix="hzx-test-only-") as f:
+            f.write(script)
+            f.flush()
+            test = call(["sbatch", "--test-only", f.name])
+        if test.returncode != 0:
+            raise BatchSystemError(f"Slurm refuses the worker job (sbatch --test-only: "
+                                   f"{_first_line(test.stderr or test.stdout)}); check queue, "
+                                   "account, memory and walltime in [cluster.slurm]")
+
+
+def _job_states(backend: str, job_ids: list[str]) -> str:
+    """``"123 PENDING (Resources), 124 RUNNING"`` from squeue, or ``""``."""
+    import subprocess
+
+    if backend != "slurm" or not job_ids:
+        return ""
+    try:
+        out = subprocess.run(["squeue", "-h", "-j", ",".join(job_ids), "-o", "%i %T %r"],
+                             capture_output=True, text=True, timeout=10, check=False).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return ", ".join(" ".join(line.split()[:2]) + (f" ({line.split()[2]})" if len(line.split()) > 2
+                                                    and line.split()[2] != "None" else "")
+                     for line in out.splitlines() if line.strip())
+
+
+def _job_recorder(cluster: Any) -> Any:
+    """Scheduler plugin (in this process): which batch jobs' workers finished tasks.
+
+    Worker names are dask-jobqueue's job names (``SLURMCluster-3``, or ``…-3-0`` with several
+    processes per job); the cluster's job objects know each name's batch job id.
+    """
+    from distributed.diagnostics.plugin import SchedulerPlugin
+
+    class JobRecorder(SchedulerPlugin):
+        name = "hzx-job-recorder"
+
+        def __init__(self) -> None:
+            self.job_of: dict[str, str] = {}
+            self.worked: dict[str, int] = {}
+
+        def _job_id(self, name: str) -> str | None:
+            jobs = dict(getattr(cluster, "workers", {}) or {})
+            for candidate in (name, name.rsplit("-", 1)[0]):
+                job = jobs.get(candidate)
+                if job is not None and getattr(job, "job_id", None):
+                    return str(job.job_id)
+            return None
+
+        def add_worker(self, scheduler: Any = None, worker: str = "", **kwargs: Any) -> None:
+            ws = scheduler.workers.get(worker) if scheduler is not None else None
+            job = self._job_id(str(ws.name)) if ws is not None else None
+            if job:
+                self.job_of[worker] = job
+
+        def transition(self, key: Any, start: str, finish: str, *args: Any,
+                       **kwargs: Any) -> None:
+            worker = kwargs.get("worker")
+            job = self.job_of.get(worker) if worker else None
+            if finish == "memory" and start == "processing" and job:
+                self.worked[job] = self.worked.get(job, 0) + 1
+
+    return JobRecorder()
+
+
+def batch_jobs(client: Any) -> dict[str, int]:
+    """Batch job id → tasks its workers finished, for a client of :func:`batch_client`."""
+    recorder = getattr(client, "_hzx_job_recorder", None)
+    return dict(sorted(recorder.worked.items())) if recorder is not None else {}
+
+
+def _wait_for_workers(client: Any, cluster: Any, backend: str, n: int, timeout_s: float) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while len(client.scheduler_info(n_workers=-1)["workers"]) < n:
+        if time.monotonic() > deadline:
+            jobs = [str(j.job_id) for j in dict(cluster.workers).values()
+                    if getattr(j, "job_id", None)]
+            states = _job_states(backend, jobs)
+            raise BatchSystemError(
+                f"no {backend} worker joined within {timeout_s:g} s "
+                f"({len(jobs)} job(s) submitted{': ' + states if states else ''}); "
+                "raise startup_timeout, or check the jobs' logs (log_directory)")
+        time.sleep(0.25)
+
+
 @contextlib.contextmanager
 def batch_client(
     backend: str,
@@ -647,27 +793,48 @@ def batch_client(
     *,
     tls: TLSSettings | None = None,
     wait_for_workers: int = 0,
-    timeout_s: float = 600.0,
+    timeout_s: float | None = None,
 ) -> Iterator[Any]:
     """A ``distributed.Client`` on a started batch cluster that scales adaptively.
 
-    Starts the scheduler in this process (lxplus: on the login node's public interface, port
-    8786, where lxbatch workers can reach it), calls
-    ``cluster.adapt(minimum_jobs=…, maximum_jobs=…)`` — jobs are submitted as tasks arrive — and
-    optionally waits for ``wait_for_workers`` workers (``timeout_s`` seconds). The client and the
-    cluster (and with it every job) are closed when the context ends.
+    First checks the batch system (:func:`check_batch_system`: the submit command, and for Slurm
+    the controller and ``sbatch --test-only`` of the job script). Then starts the scheduler in
+    this process (lxplus: on the login node's public interface, port 8786, where lxbatch
+    workers can reach it), calls ``cluster.adapt(minimum_jobs=…, maximum_jobs=…)`` — jobs are
+    submitted as tasks arrive — and optionally waits for ``wait_for_workers`` workers
+    (``timeout_s`` seconds, default ``settings.startup_timeout``): none in time raises
+    :class:`BatchSystemError`. The batch jobs whose workers finished tasks are recorded
+    (:func:`batch_jobs`). The client and the cluster (and with it every job) are closed when
+    the context ends.
     """
+    import logging
+
     from distributed import Client
 
     check_credentials(settings)
+    check_batch_system(backend, settings)
     cluster = _build_cluster(backend, cluster_kwargs(backend, settings, tls=tls))
     try:
-        cluster.adapt(minimum_jobs=settings.minimum_jobs, maximum_jobs=settings.maximum_jobs)
+        if backend == "slurm":
+            check_batch_system(backend, settings, cluster.job_script())
+        recorder = _job_recorder(cluster)
+        cluster.scheduler.add_plugin(recorder, name=recorder.name)
+        minimum = settings.minimum_jobs
+        if wait_for_workers:  # keep the awaited workers: an idle one would be scaled away
+            per_job = settings.processes or settings.cores
+            minimum = min(max(minimum, -(-wait_for_workers // per_job)), settings.maximum_jobs)
+        cluster.adapt(minimum_jobs=minimum, maximum_jobs=settings.maximum_jobs)
         client = Client(cluster)  # takes the cluster's Security, if any
+        client._hzx_job_recorder = recorder
         try:
             if wait_for_workers:
-                client.wait_for_workers(wait_for_workers, timeout=timeout_s)
+                _wait_for_workers(client, cluster, backend, wait_for_workers,
+                                  timeout_s if timeout_s is not None else settings.startup_timeout)
             yield client
+        except BaseException:
+            # stopping early (error, Ctrl-C): closing workers that are busy logs noise
+            logging.getLogger("distributed").setLevel(logging.CRITICAL)
+            raise
         finally:
             client.close()
     finally:

@@ -97,6 +97,10 @@ def dask_client(options: ExecutorOptions) -> Iterator[Any]:
 
         settings = load_settings(options.executor, options.cluster_config,
                                  parse_overrides(list(options.cluster_overrides)))
+        for name in ("distributed", "dask_jobqueue"):
+            logging.getLogger(name).setLevel(logging.ERROR)
+        # waits for one worker (startup_timeout): no batch system or no worker is an error, not
+        # a hang
         with batch_client(options.executor, settings, wait_for_workers=1) as client:
             yield client
         return
@@ -457,6 +461,15 @@ def _peak_memory_mb(executor: str, client: Any) -> float | None:
         return None
 
 
+def _batch_jobs(options: ExecutorOptions, client: Any) -> dict[str, int] | None:
+    """Batch job id → tasks finished by its workers (``lxplus`` / ``slurm`` only)."""
+    if options.executor not in ("lxplus", "slurm") or client is None:
+        return None
+    from hzx.clusters import batch_jobs
+
+    return batch_jobs(client)
+
+
 def _coffea_executor(options: ExecutorOptions, client: Any):
     from coffea import processor
 
@@ -550,6 +563,7 @@ def run_processor(
             retries = 0
         elapsed = time.perf_counter() - started
         peak_mb = _peak_memory_mb(executor.executor, client)
+        jobs = _batch_jobs(executor, client)
     after = checkpoint_files(run.checkpoint_dir, processor_instance)
 
     for dataset, entry in fileset.items():
@@ -588,6 +602,8 @@ def run_processor(
         "skipped_files": sum(len(output[d]["metadata"]["skipped_files"]) for d in fileset),
         "peak_worker_memory_mb": round(peak_mb, 1) if peak_mb else None,
     }
+    if jobs is not None:  # lxplus / slurm: the batch jobs whose workers did the work
+        summary["batch_jobs"] = jobs
     output["_provenance"] = provenance(
         "run",
         summary=summary,

@@ -296,10 +296,17 @@ def test_batch_client_adapts_and_closes(monkeypatch):
             seen["adapt"] = kwargs
 
     monkeypatch.setattr(clusters, "_cluster_class", lambda backend: FakeBatchCluster)
+    checks: list = []
+    monkeypatch.setattr(clusters, "check_batch_system",
+                        lambda backend, settings, script=None: checks.append((backend, script)))
+    FakeBatchCluster.job_script = lambda self: "#!/bin/sh\n# job script\n"
     settings = clusters.SlurmSettings(minimum_jobs=1, maximum_jobs=7)
     with clusters.batch_client("slurm", settings, wait_for_workers=1, timeout_s=30) as client:
         assert client.submit(lambda x: x + 1, 1).result() == 2
     assert seen["adapt"] == {"minimum_jobs": 1, "maximum_jobs": 7}
+    # the batch system is checked before the cluster starts, then the job script (sbatch --test-only)
+    assert checks == [("slurm", None), ("slurm", "#!/bin/sh\n# job script\n")]
+    assert clusters.batch_jobs(client) == {}  # the fake's workers belong to no batch job
     assert seen["kwargs"]["walltime"] == "01:00:00"
     assert client.status == "closed"
     assert seen["cluster"].status.name == "closed"
