@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -162,13 +163,16 @@ def plot_features(input_h5, output_dir: str | Path, *, features_key: str = "ghos
 
     if masses_GeV:
         wanted = []
+        known = sorted(table.class_mass_GeV.get(c, float("nan")) for c in chosen)
         for mass in masses_GeV:
             match = [c for c in chosen if near(c, [mass])]
-            if not match:
-                known = sorted(table.class_mass_GeV.get(c, float("nan")) for c in chosen)
-                raise InputFileError(", ".join(map(str, paths)), f"no signal class with mass "
-                                     f"{mass:g} GeV in 'signal_class_mass_GeV' (present: {known})")
+            if not match:  # the study warns and plots the masses it has
+                print(f"warning: {', '.join(map(str, paths))}: no signal class with mass "
+                      f"{mass:g} GeV (present: {known}); left out", file=sys.stderr)
             wanted += match
+        if not wanted:
+            raise InputFileError(", ".join(map(str, paths)), "no signal class with any of the "
+                                 f"masses {sorted(masses_GeV)} GeV (present: {known})")
         chosen = wanted
     elif exclude_masses_GeV:
         chosen = [c for c in chosen if not near(c, exclude_masses_GeV)]
