@@ -9,7 +9,10 @@ Usage::
     hzx h5 [write] OUT.coffea [OUT2.coffea ...] --out jet_data.h5 [--signal-jets matched|all]
 
 ``convert`` takes convert_to_h5.py's flags (same names, meanings and defaults), ``inspect``
-inspect_hdf5.py's. Run ``hzx h5 convert -h`` / ``hzx h5 inspect -h`` / ``hzx h5 write -h``.
+inspect_hdf5.py's. ``write`` reads the training columns of each ``OUT.coffea``: the chunk files
+that ``hzx run tracks --out OUT.coffea`` wrote to ``OUT.coffea.columns/`` (checked by size and
+SHA-256; a missing or altered one is an error naming it), or columns kept in the output itself
+(``--set columns_storage=memory``). Run ``hzx h5 convert -h`` / ``hzx h5 inspect -h`` / ``hzx h5 write -h``.
 """
 
 from __future__ import annotations
@@ -86,7 +89,8 @@ def inspect_parser() -> argparse.ArgumentParser:
 def write_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="hzx h5 [write]",
                                 description="jet_data.h5 from `hzx run tracks` outputs")
-    p.add_argument("inputs", nargs="+", help="OUT.coffea files of `hzx run tracks`")
+    p.add_argument("inputs", nargs="+",
+                   help="OUT.coffea files of `hzx run tracks` (with their OUT.coffea.columns/)")
     p.add_argument("--out", default="jet_data.h5", help="HDF5 file to write (jet_data.h5)")
     p.add_argument("--signal-jets", choices=("matched", "all"), default="matched",
                    help="signal jets: truth-matched to --signal-pids (default, the study's) or "
