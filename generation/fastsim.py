@@ -45,6 +45,26 @@ def kinematics(px: np.ndarray, py: np.ndarray, pz: np.ndarray) -> tuple[np.ndarr
     return pt, dm.pseudorapidity(pt, pz), np.arctan2(py, px)
 
 
+#: three times the charge of quarks d, u, s, c, b, t
+_QUARK_THIRDS = np.array([0, -1, 2, -1, 2, -1, 2])
+
+
+def delphes_charge(pid: np.ndarray, charge: np.ndarray) -> np.ndarray:
+    """Charges as Delphes' readers set them, ``int(Q/3)`` of the charge in units of e/3: quarks
+    (±1/3, ±2/3) are neutral, diquarks keep the integer part (uu: +1); other particles keep
+    ``charge``. (Final-state partons exist only without hadronisation.)"""
+    apid = np.abs(pid)
+    out = np.asarray(charge, dtype=np.int64).copy()
+    sign = np.sign(pid)
+    quark = (apid >= 1) & (apid <= 6)
+    out[quark] = 0
+    diquark = (apid > 1000) & (apid < 6000) & ((apid // 10) % 10 == 0)
+    thirds = sign[diquark] * (_QUARK_THIRDS[apid[diquark] // 1000]
+                              + _QUARK_THIRDS[(apid[diquark] // 100) % 10])
+    out[diquark] = np.trunc(thirds / 3).astype(np.int64)
+    return out
+
+
 @functools.lru_cache(maxsize=8)
 def _grid(bins: tuple) -> dm.TowerGrid:
     return dm.TowerGrid.from_card(bins)
@@ -75,7 +95,7 @@ def simulate(truth: Any, rng: np.random.Generator, card: DetectorCard = CMS_CARD
     n_particles = len(evt_all)
     pid = f["PID"].astype(np.int64)
     apid = np.abs(pid)
-    charge = f["Charge"].astype(np.int64)
+    charge = delphes_charge(pid, f["Charge"])
     px, py, pz, energy, mass = f["Px"], f["Py"], f["Pz"], f["E"], f["Mass"]
     pt, eta, phi = kinematics(px, py, pz)
     stable = np.flatnonzero(f["Status"] == 1)

@@ -415,3 +415,16 @@ def test_same_seed_same_output():
             continue
         for field, values in col["fields"].items():
             np.testing.assert_array_equal(values, b[name]["fields"][field], err_msg=name + field)
+
+
+def test_partons_left_by_no_hadronisation_are_neutral_as_in_delphes():
+    """Delphes' readers set Charge = int(Q/3) of the charge in e/3: quarks are neutral (they
+    reach the HCAL, no track), the uu diquark keeps +1."""
+    from hzx.generation.fastsim import delphes_charge
+
+    pid = np.array([2, -2, 1, 21, 2203, 2101, 1103, -2203, 11, 211])
+    naive = np.array([1, -1, 0, 0, 1, 0, -1, -1, -1, 1])  # rint(Q) as the truth record rounds
+    assert delphes_charge(pid, naive).tolist() == [0, 0, 0, 0, 1, 0, 0, -1, -1, 1]
+    sim = simulate(_truth([[(2, 30.0, 0.0, 3.0, 0.33, 1)]]), np.random.default_rng(3))
+    assert sim["Track"]["counts"].tolist() == [0]
+    assert sim["EFlowNeutralHadron"]["counts"].tolist() == [1]
