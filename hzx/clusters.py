@@ -477,15 +477,33 @@ def tls_security(settings: TLSSettings) -> Any:
 # ---------------------------------------------------------------------------------------------
 
 
+def _restore_sigint() -> None:
+    """Undo dask-jobqueue's SIGINT handler.
+
+    Importing dask_jobqueue (its ``runner`` module) replaces the SIGINT handler with
+    ``sys.exit()``: Ctrl-C would end hzx with exit status 0, silently, as if the run had
+    succeeded. Put Python's own handler (KeyboardInterrupt) back.
+    """
+    import signal
+    import threading
+
+    handler = signal.getsignal(signal.SIGINT)
+    if (getattr(handler, "__module__", "") or "").startswith("dask_jobqueue") and \
+            threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def _cluster_class(backend: str) -> type:
     """The dask-jobqueue class of ``backend`` (dask-lxplus's ``CernCluster`` for lxplus)."""
     if backend == "lxplus":
         from dask_lxplus import CernCluster
 
+        _restore_sigint()
         return CernCluster
     if backend == "slurm":
         from dask_jobqueue import SLURMCluster
 
+        _restore_sigint()
         return SLURMCluster
     raise ConfigurationError(f"unknown batch backend {backend!r}; choose lxplus or slurm")
 
@@ -550,8 +568,8 @@ def cluster_kwargs(
         host = scheduler_host(backend, settings)
         if host is not None:
             scheduler["host"] = host
-        if settings.dashboard_address:
-            scheduler["dashboard_address"] = settings.dashboard_address
+        # without a dashboard the scheduler's HTTP server (health, metrics) stays private too
+        scheduler["dashboard_address"] = settings.dashboard_address or "127.0.0.1:0"
     kwargs["scheduler_options"] = scheduler
     if tls is not None and tls.configured:
         kwargs["security"] = tls_security(tls)

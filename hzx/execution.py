@@ -84,13 +84,29 @@ class ExecutorOptions:
             raise ConfigurationError("a scheduler address needs executor='dask'")
 
 
+def _silence_dask() -> None:
+    for name in ("distributed", "dask_jobqueue", "tornado", "asyncio"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
 @contextlib.contextmanager
 def dask_client(options: ExecutorOptions) -> Iterator[Any]:
     """A ``distributed.Client`` for ``options``: the given scheduler, or a new ``LocalCluster``.
 
-    The local cluster listens on 127.0.0.1 only; it is closed when the context ends.
+    The local cluster listens on 127.0.0.1 only; it is closed when the context ends. After
+    Ctrl-C the cluster is closed without the log noise of busy workers going away.
     """
-    from distributed import Client, LocalCluster
+    with _dask_client(options) as client:
+        try:
+            yield client
+        except KeyboardInterrupt:
+            _silence_dask()
+            raise
+
+
+@contextlib.contextmanager
+def _dask_client(options: ExecutorOptions) -> Iterator[Any]:
+    from distributed import Client
 
     if options.executor in ("lxplus", "slurm"):
         from hzx.clusters import batch_client, load_settings, parse_overrides
@@ -118,7 +134,40 @@ def dask_client(options: ExecutorOptions) -> Iterator[Any]:
         return
     for name in ("distributed", "distributed.worker", "distributed.nanny", "distributed.scheduler"):
         logging.getLogger(name).setLevel(logging.ERROR)
-    cluster = LocalCluster(
+    with _workers_ignore_sigint():
+        cluster = _local_cluster(options)
+    client = Client(cluster)
+    if options.dashboard:
+        print(f"Dask dashboard: {client.dashboard_link}")
+    try:
+        yield client
+    finally:
+        client.close()
+        cluster.close()
+
+
+@contextlib.contextmanager
+def _workers_ignore_sigint() -> Iterator[None]:
+    """Worker processes started meanwhile ignore SIGINT (inherited): Ctrl-C in the terminal
+    reaches the whole process group, and only this process should handle it (one message, the
+    cluster closed in order) — not every worker with its own traceback."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _local_cluster(options: ExecutorOptions) -> Any:
+    from distributed import LocalCluster
+
+    return LocalCluster(
         n_workers=options.workers,
         threads_per_worker=options.threads_per_worker,
         processes=True,
@@ -129,14 +178,6 @@ def dask_client(options: ExecutorOptions) -> Iterator[Any]:
         memory_limit=options.memory_limit,
         silence_logs=logging.ERROR,
     )
-    client = Client(cluster)
-    if options.dashboard:
-        print(f"Dask dashboard: {client.dashboard_link}")
-    try:
-        yield client
-    finally:
-        client.close()
-        cluster.close()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -39,6 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # the command as typed (for messages such as the --resume command after Ctrl-C)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return 0 if args.verb is None else 2
@@ -47,9 +49,20 @@ def main(argv: list[str] | None = None) -> int:
     except HzxError as err:
         print(f"hzx {args.verb}: error: {err}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print(f"hzx {args.verb}: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as err:
+        # one line, then exit 130 (128 + SIGINT); no tracebacks of workers shutting down
+        _quiet_shutdown()
+        message = str(err) if str(err) else "interrupted"
+        print(f"hzx {args.verb}: {message}", file=sys.stderr, flush=True)
         return 130
+
+
+def _quiet_shutdown() -> None:
+    """After Ctrl-C: silence the Dask loggers whose workers and comms are being torn down."""
+    import logging
+
+    for name in ("distributed", "dask_jobqueue", "tornado", "asyncio"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -7,6 +7,10 @@ import argparse
 from hzx.execution import EXECUTORS, ExecutorOptions
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C, with the one line the command line prints (what was saved, how to continue)."""
+
+
 def add_executor_arguments(parser: argparse.ArgumentParser, retries: int = 3) -> None:
     """``--executor --workers --threads-per-worker --scheduler --retries --dashboard --no-progress
     --cluster-config --cluster-set``."""
@@ -46,6 +50,38 @@ def executor_options_from_args(args: argparse.Namespace) -> ExecutorOptions:
         cluster_config=args.cluster_config,
         cluster_overrides=tuple(args.cluster_set),
     )
+
+
+def check_output_path(path: str, flag: str = "--out") -> None:
+    """Before any work: ``path`` can be written as a file (not a folder; its folder writable).
+
+    Missing parent folders are fine (they are created on writing) as long as the nearest
+    existing one is a folder this process can create files in (probed with a temporary file,
+    so read-only file systems are caught too). Raises :class:`~hzx.errors.ConfigurationError`.
+    """
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from hzx.errors import ConfigurationError
+
+    target = Path(path).expanduser()
+    if target.is_dir():
+        raise ConfigurationError(f"{flag} {path} is a folder; give a file name, e.g. "
+                                 f"{target / 'output.coffea'}")
+    if target.exists() and not os.access(target, os.W_OK):
+        raise ConfigurationError(f"{flag} {path}: the file exists and is not writable")
+    parent = target.absolute().parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ConfigurationError(f"{flag} {path}: {parent} is a file, not a folder")
+    try:
+        with tempfile.TemporaryFile(dir=parent, prefix=".hzx-write-probe-"):
+            pass
+    except OSError as err:
+        raise ConfigurationError(f"{flag} {path}: cannot write in {parent} "
+                                 f"({err.strerror or err})") from None
 
 
 def format_table(rows: list[list[str]], header: list[str]) -> str:

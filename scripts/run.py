@@ -6,7 +6,12 @@ import argparse
 import shutil
 from pathlib import Path
 
-from hzx.scripts.common import add_executor_arguments, executor_options_from_args
+from hzx.scripts.common import (
+    Interrupted,
+    add_executor_arguments,
+    check_output_path,
+    executor_options_from_args,
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -81,6 +86,11 @@ def _run(args: argparse.Namespace) -> int:
                                  f"{args.processor}")
     if args.root is not None and not args.root.endswith(".root"):
         raise ConfigurationError(f"--root {args.root}: the file name must end in .root")
+    # every output path is checked before any work (not after processing)
+    check_output_path(args.out)
+    if args.root is not None:
+        check_output_path(args.root.split("{", 1)[0] + "x.root" if "{" in args.root
+                          else args.root, "--root")
     processor, spec, schema = build(args.processor, args.options)
     if hasattr(processor, "with_output"):  # tracks: training columns written to OUT.columns/
         processor = processor.with_output(args.out)
@@ -89,14 +99,17 @@ def _run(args: argparse.Namespace) -> int:
     if args.resume and not checkpoints.is_dir():
         raise ConfigurationError(f"--resume: no checkpoint folder {checkpoints} (a run with "
                                  "--checkpoint and the same --out makes one)")
-    output = run_processor(
-        processor, fileset, treename=spec.treename, schema=schema,
-        executor=executor_options_from_args(args),
-        run=RunOptions(chunksize=args.chunksize, maxchunks=args.maxchunks,
-                       skip_bad_files=args.skip_bad_files, timeout_s=args.timeout,
-                       checkpoint_dir=str(checkpoints) if args.checkpoint or args.resume
-                       else None),
-    )
+    try:
+        output = run_processor(
+            processor, fileset, treename=spec.treename, schema=schema,
+            executor=executor_options_from_args(args),
+            run=RunOptions(chunksize=args.chunksize, maxchunks=args.maxchunks,
+                           skip_bad_files=args.skip_bad_files, timeout_s=args.timeout,
+                           checkpoint_dir=str(checkpoints) if args.checkpoint or args.resume
+                           else None),
+        )
+    except KeyboardInterrupt:
+        raise Interrupted(interrupted_line(args, processor, checkpoints)) from None
     output["_provenance"]["fileset_path"] = str(args.fileset)
     path = save_output(output, args.out)
     if checkpoints.is_dir():
@@ -109,6 +122,25 @@ def _run(args: argparse.Namespace) -> int:
     print(summarise(AnalysisOutput(output, str(path))))
     print(format_summary(output["_provenance"]["summary"]) + f" → {path}")
     return 0
+
+
+def interrupted_line(args: argparse.Namespace, processor, checkpoints: Path) -> str:
+    """One line after Ctrl-C: the chunks saved and the exact command that continues the run."""
+    import shlex
+
+    from hzx.execution import checkpoint_files
+
+    argv = list(getattr(args, "argv", None) or [])
+    if not (args.checkpoint or args.resume):
+        again = shlex.join(["hzx", *argv, "--checkpoint"]) if argv else "hzx run … --checkpoint"
+        return (f"interrupted: no chunks saved (no --checkpoint); to make the run resumable "
+                f"start it again with: {again}")
+    saved = len(checkpoint_files(str(checkpoints), processor))
+    resume = ["--resume" if a == "--checkpoint" else a for a in argv]
+    if "--resume" not in resume:
+        resume.append("--resume")
+    command = shlex.join(["hzx", *resume]) if argv else "the same command with --resume"
+    return f"interrupted: {saved} chunk(s) saved in {checkpoints}; continue with: {command}"
 
 
 def format_summary(s: dict) -> str:

@@ -273,7 +273,9 @@ def test_scheduler_options_lxplus_public_slurm_interface():
     assert render["scheduler_options"] == {"host": "127.0.0.1", "port": 0, "dashboard": False}
     sl = clusters.cluster_kwargs("slurm", clusters.SlurmSettings(interface="ib0",
                                                                 dashboard_address=""))
-    assert sl["scheduler_options"] == {"port": 0, "dashboard": False}  # host from the interface
+    # host from the interface; no dashboard, and the HTTP server on the loopback interface
+    assert sl["scheduler_options"] == {"port": 0, "dashboard": False,
+                                       "dashboard_address": "127.0.0.1:0"}
     assert sl["interface"] == "ib0"
     with pytest.raises(ConfigurationError, match="SlurmSettings"):
         clusters.cluster_kwargs("slurm", clusters.LxplusSettings())
