@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 from pathlib import Path
@@ -147,3 +148,98 @@ def test_one_dask_worker_same_result(sample, reference):
     out = run(sample, executor="dask", workers=1, chunksize=100)
     assert_same(out, reference, exact=False)
     assert out["_provenance"]["summary"]["peak_worker_memory_mb"] > 50
+
+
+# ------------------------------------------------------------------------------ Ctrl-C, --out
+
+
+def _data_fileset(opendata_dir, tmp_path) -> Path:
+    path = tmp_path / "fs.json"
+    path.write_text(json.dumps({name: {"files": {str(opendata_dir / f"{name}.4lep.root"): "mini"},
+                                       "metadata": {"role": "data"}}
+                                for name in ("data_A", "data_B")}))
+    return path
+
+
+@pytest.mark.slow
+def test_ctrl_c_one_line_with_saved_chunks_and_resume_command(opendata_dir, tmp_path):
+    """Ctrl-C (SIGINT to the whole process group, as a terminal sends it) during a dask run."""
+    import shlex
+    import subprocess
+    import sys
+    import time
+
+    from hzx.io import load_output
+
+    fileset = _data_fileset(opendata_dir, tmp_path)
+    out = tmp_path / "o.coffea"
+    args = ["run", "fourlep", "--fileset", str(fileset), "--out", str(out), "--chunksize", "5",
+            "--checkpoint", "--executor", "dask", "--workers", "2", "--no-progress"]
+    hzx = [sys.executable, "-m", "hzx.scripts.cli"]
+    proc = subprocess.Popen([*hzx, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True, cwd=tmp_path)
+    checkpoints = Path(f"{out}.checkpoints")
+    deadline = time.monotonic() + 120
+    while not list(checkpoints.rglob("*.coffea")) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr  # no worker tracebacks
+    saved = len(list(checkpoints.rglob("*.coffea")))
+    resume = shlex.join(["hzx", *[a if a != "--checkpoint" else "--resume" for a in args]])
+    assert lines[0] == (f"hzx run: interrupted: {saved} chunk(s) saved in {checkpoints}; "
+                        f"continue with: {resume}")
+    assert 1 <= saved < 34 and not out.exists()
+
+    done = subprocess.run([*hzx, *shlex.split(lines[0].split("continue with: ")[1])[1:]],
+                          capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    resumed = load_output(out).raw
+    assert resumed["_provenance"]["summary"]["chunks_from_checkpoint"] >= saved
+    assert not checkpoints.exists()
+    fresh = run_processor(FourLeptonProcessor(), json.loads(fileset.read_text()), treename="mini",
+                          schema=AtlasOpenDataSchema,
+                          executor=ExecutorOptions(progress=False), run=RunOptions(chunksize=5))
+    assert resumed["_provenance"]["summary"]["chunks"] == fresh["_provenance"]["summary"][
+        "chunks"] == 8 + 26
+    for dataset in ("data_A", "data_B"):
+        for name in HISTS:
+            assert np.array_equal(resumed[dataset][name].view(flow=True),
+                                  fresh[dataset][name].view(flow=True)), (dataset, name)
+        assert resumed[dataset]["cutflow"] == fresh[dataset]["cutflow"]
+
+
+def test_ctrl_c_without_checkpoint_says_how_to_make_it_resumable():
+    import argparse
+
+    from hzx.scripts.run import interrupted_line
+
+    args = argparse.Namespace(checkpoint=False, resume=False,
+                              argv=["run", "fourlep", "--fileset", "f s.json", "--out", "o.coffea"])
+    assert interrupted_line(args, FourLeptonProcessor(), Path("o.coffea.checkpoints")) == (
+        "interrupted: no chunks saved (no --checkpoint); to make the run resumable start it "
+        "again with: hzx run fourlep --fileset 'f s.json' --out o.coffea --checkpoint")
+
+
+@pytest.mark.parametrize(("out", "message"), [
+    ("{tmp}", "is a folder; give a file name"),
+    ("{tmp}/file.txt/o.coffea", "is a file, not a folder"),
+    ("/proc/hzx-test/o.coffea", "cannot write in /proc"),
+])
+def test_out_checked_before_any_work(opendata_dir, tmp_path, capsys, monkeypatch, out, message):
+    """An unusable --out fails at once: no file is opened, nothing is processed."""
+    import hzx.execution
+    from hzx.scripts.cli import main
+
+    (tmp_path / "file.txt").write_text("x")
+    fileset = _data_fileset(opendata_dir, tmp_path)
+    monkeypatch.setattr(hzx.execution, "preflight",
+                        lambda *a, **k: pytest.fail("work started before --out was checked"))
+    code = main(["run", "fourlep", "--fileset", str(fileset), "--out", out.format(tmp=tmp_path),
+                 "--executor", "iterative", "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("hzx run: error: --out ") and message in err, err
+    assert len(err.strip().splitlines()) == 1
