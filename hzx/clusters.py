@@ -561,7 +561,8 @@ def cluster_kwargs(
     if settings.log_directory:
         kwargs["log_directory"] = _expand(settings.log_directory)
     if render:
-        scheduler: dict[str, Any] = {"host": "127.0.0.1", "port": 0, "dashboard": False}
+        scheduler: dict[str, Any] = {"host": "127.0.0.1", "port": 0, "dashboard": False,
+                                     "dashboard_address": "127.0.0.1:0"}
     else:
         scheduler = {"port": settings.scheduler_port,
                      "dashboard": bool(settings.dashboard_address)}

@@ -67,9 +67,12 @@ def proxy(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def _no_submission(monkeypatch):
-    """Any attempt to run condor_submit / sbatch fails the test."""
+def _no_submission(request, monkeypatch):
+    """Any attempt to run condor_submit / sbatch fails the test (but with the local stand-in)."""
     from dask_jobqueue.core import Job
+
+    if "condor_standin" in request.fixturenames:
+        return
 
     def refuse(self, *args, **kwargs):
         raise AssertionError(f"a job was submitted: {args}")
@@ -145,7 +148,8 @@ def test_slurm_walltime_validation():
 def _expected(cls, address: str, **kwargs) -> str:
     """What dask-lxplus / dask-jobqueue render for these parameters (localhost, then closed)."""
     with warnings.catch_warnings():
-        cluster = cls(scheduler_options={"host": "127.0.0.1", "port": 0, "dashboard": False},
+        cluster = cls(scheduler_options={"host": "127.0.0.1", "port": 0, "dashboard": False,
+                                         "dashboard_address": "127.0.0.1:0"},
                       silence_logs="error", **kwargs)
     try:
         return cluster.job_script().replace(cluster.scheduler_address, address)
@@ -270,7 +274,8 @@ def test_scheduler_options_lxplus_public_slurm_interface():
     assert lx["scheduler_options"] == {"host": socket.gethostname(), "port": 8786,
                                        "dashboard": True, "dashboard_address": "127.0.0.1:8787"}
     render = clusters.cluster_kwargs("lxplus", clusters.LxplusSettings(), render=True)
-    assert render["scheduler_options"] == {"host": "127.0.0.1", "port": 0, "dashboard": False}
+    assert render["scheduler_options"] == {"host": "127.0.0.1", "port": 0, "dashboard": False,
+                                           "dashboard_address": "127.0.0.1:0"}
     sl = clusters.cluster_kwargs("slurm", clusters.SlurmSettings(interface="ib0",
                                                                 dashboard_address=""))
     # host from the interface; no dashboard, and the HTTP server on the loopback interface
@@ -402,3 +407,126 @@ def test_run_with_batch_executor_checks_settings_before_any_work(opendata_dir, t
     assert code == 2
     assert "forever" in capsys.readouterr().err
     assert not (tmp_path / "o.coffea").exists()
+
+
+# ------------------------------------------------------------------------------ lxplus, for real
+
+#: A local stand-in for condor_submit / condor_rm: it reads the submit description that
+#: dask-lxplus writes, starts its Executable with its Arguments (HTCondor's quoting) on this
+#: machine, and answers as condor_submit does; condor_rm kills it.
+CONDOR_STANDIN = r"""#!{python}
+import os, re, signal, subprocess, sys
+from pathlib import Path
+
+state = Path(os.environ["HZX_CONDOR_STANDIN"])
+if Path(sys.argv[0]).name == "condor_rm":
+    for job in sys.argv[1:]:
+        pid = state / (job.split(".")[0] + ".pid")
+        if pid.exists():
+            try:
+                os.killpg(int(pid.read_text()), signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+    print("All jobs marked for removal.")
+    sys.exit(0)
+
+def htcondor_args(text):
+    # new syntax: "…" with "" for a double quote; words split at spaces; '…' groups, '' is a quote
+    text = text.strip()[1:-1].replace('""', '"')
+    args, word, quoted, i, started = [], "", False, 0, False
+    while i < len(text):
+        c = text[i]
+        if c == "'":
+            if quoted and text[i + 1:i + 2] == "'":
+                word += "'"
+                i += 1
+            else:
+                quoted, started = not quoted, True
+        elif c == " " and not quoted:
+            if word or started:
+                args.append(word)
+            word, started = "", False
+        else:
+            word += c
+        i += 1
+    if word or started:
+        args.append(word)
+    return args
+
+submit = Path(sys.argv[-1]).read_text()
+header = dict(re.findall(r"^(\w[\w.]*) = (.*)$", submit, re.M))
+cluster = len(list(state.glob("*.submit"))) + 1
+(state / f"{{cluster}}.submit").write_text(submit)
+(state / f"{{cluster}}.argv").write_text(" ".join(sys.argv[1:-1]))
+log = open(state / f"{{cluster}}.log", "w")
+proc = subprocess.Popen([header["Executable"], *htcondor_args(header["Arguments"])],
+                        stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+(state / f"{{cluster}}.pid").write_text(str(proc.pid))
+print("Submitting job(s).")
+print(f"1 job(s) submitted to cluster {{cluster}}.")
+"""
+
+
+@pytest.fixture
+def condor_standin(tmp_path, monkeypatch):
+    """condor_submit and condor_rm on PATH that run the job here (a local stand-in)."""
+    bin_dir, state = tmp_path / "bin", tmp_path / "condor"
+    bin_dir.mkdir()
+    state.mkdir()
+    for name in ("condor_submit", "condor_rm"):
+        path = bin_dir / name
+        path.write_text(CONDOR_STANDIN.format(python=sys.executable))
+        path.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("HZX_CONDOR_STANDIN", str(state))
+    yield state
+    import signal
+
+    for pid in state.glob("*.pid"):  # whatever is left (condor_rm normally did it)
+        try:
+            os.killpg(int(pid.read_text()), signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+@pytest.mark.slow
+def test_lxplus_worker_command_joins_and_runs_chunks(condor_standin, opendata_dir):
+    """The CernCluster path of --executor lxplus, with condor_submit replaced by a local
+    stand-in: the rendered worker command, started here, joins the scheduler and runs chunks."""
+    import numpy as np
+
+    from hzx.execution import ExecutorOptions, RunOptions, run_processor
+    from hzx.processors import AtlasOpenDataSchema, FourLeptonProcessor
+
+    fileset = {name: {"files": {str(opendata_dir / f"{name}.4lep.root"): "mini"},
+                      "metadata": {"role": "data"}} for name in ("data_A", "data_B")}
+    settings = clusters.LxplusSettings(
+        scheduler_host="127.0.0.1", scheduler_port=0, dashboard_address="",
+        container_runtime="none", x509_proxy="", eos_token="", send_credential=False,
+        minimum_jobs=1, maximum_jobs=1, startup_timeout=120)
+
+    def run(executor, client=None):
+        return run_processor(FourLeptonProcessor(), fileset, treename="mini",
+                             schema=AtlasOpenDataSchema,
+                             executor=ExecutorOptions(executor=executor, progress=False),
+                             run=RunOptions(chunksize=40), client=client)
+
+    reference = run("iterative")
+    with clusters.batch_client("lxplus", settings, wait_for_workers=1) as client:
+        out = run("lxplus", client)
+        workers = client.scheduler_info()["workers"]
+    for dataset in fileset:
+        for name in ("m4l", "lepton_pt"):
+            assert np.array_equal(out[dataset][name].view(flow=True),
+                                  reference[dataset][name].view(flow=True)), name
+        assert out[dataset]["cutflow"] == reference[dataset]["cutflow"]
+    assert out["_provenance"]["summary"]["batch_jobs"] == {"1.0": sum(
+        out["_provenance"]["summary"]["batch_jobs"].values())}  # the stand-in's cluster 1
+    assert [w["name"] for w in workers.values()] == ["CernCluster-0"]
+    submitted = (condor_standin / "1.submit").read_text().splitlines()
+    for directive in ('MY.JobFlavour = "longlunch"', "MY.IsDaskWorker = true",
+                      'JobBatchName = "hzx-dask-worker"', "Executable = /bin/sh"):
+        assert directive in submitted, directive
+    assert (condor_standin / "1.argv").read_text() == "-spool"  # dask-lxplus's option
+    arguments = next(line for line in submitted if line.startswith("Arguments"))
+    assert "--worker-port 10000:10100" in arguments and "--name CernCluster-0" in arguments
