@@ -142,11 +142,8 @@ def collect_chunks(outputs: Sequence[Any]) -> list[tuple[tuple, str, dict[str, A
     """All column chunks of ``outputs``, sorted by (dataset, file, first entry): [(key, ds, chunk, meta)].
 
     A chunk is the arrays themselves or a reference to its chunk file; the same chunk twice in
-    one output (same dataset, file and entry range) counts once. Chunk files are checked to be
-    present with their recorded size (:class:`~hzx.processors.columns.ColumnFileError`).
+    one output (same dataset, file and entry range) counts once.
     """
-    from hzx.processors.columns import check_present, is_reference
-
     found = []
     for output in outputs:
         output = _load(output)
@@ -157,8 +154,6 @@ def collect_chunks(outputs: Sequence[Any]) -> list[tuple[tuple, str, dict[str, A
             if ident in seen:
                 continue
             seen.add(ident)
-            if is_reference(chunk):
-                check_present(chunk, chunk.get("_columns_dir"))
             meta = output[dataset].get("metadata", {})
             found.append(((dataset, str(chunk["file"]), int(chunk["entry_start"])), dataset,
                           chunk, meta))
@@ -328,6 +323,11 @@ def write_h5(outputs: Sequence[Any], path: str | Path, *, signal_jets: str = "ma
         if not chunks:
             raise ConfigurationError(f"no columns of the file(s) {', '.join(map(str, files))}")
         chunks.sort(key=lambda c: (order[str(c[2]["file"])], c[0][2]))
+    from hzx.processors.columns import check_present, is_reference
+
+    for _, _, chunk, _ in chunks:  # every chunk file there, with its size, before any writing
+        if is_reference(chunk):
+            check_present(chunk, chunk.get("_columns_dir"))
     samples = sorted({c[1] for c in chunks})
     file_names = [f for f in (files or all_files) if f in {str(c[2]["file"]) for c in chunks}]
     first = chunks[0][2]

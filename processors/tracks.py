@@ -226,11 +226,24 @@ class TrackObservablesProcessor(ProcessorABC):
 
     def with_output(self, out_path: str) -> TrackObservablesProcessor:
         """This processor writing its training columns beside the output ``out_path``
-        (``<out_path>.columns/``), unless a ``columns_dir`` or in-memory columns were asked for."""
+        (``<out_path>.columns/``), unless a ``columns_dir`` or in-memory columns were asked for.
+        The folder is made now: one that cannot be is an error before any work."""
         o = self.options
-        if not o.store_columns or o.columns_storage == "memory" or o.columns_dir:
+        if not o.store_columns or o.columns_storage == "memory":
             return self
-        return type(self)(dataclasses.replace(o, columns_dir=f"{out_path}.columns"))
+        processor = self if o.columns_dir else \
+            type(self)(dataclasses.replace(o, columns_dir=f"{out_path}.columns"))
+        folder = processor.options.columns_dir
+        try:
+            os.makedirs(folder, exist_ok=True)
+        except OSError as err:
+            raise ConfigurationError(f"training columns folder {folder}: cannot create it "
+                                     f"({err.strerror or err}); set another with --set "
+                                     "columns_dir=DIR") from None
+        if not os.access(folder, os.W_OK):
+            raise ConfigurationError(f"training columns folder {folder} is not writable; set "
+                                     "another with --set columns_dir=DIR")
+        return processor
 
     def required_branches(self) -> list[str]:
         """Jet kinematics and the truth record; the track collection (Track or EFlowTrack) is

@@ -116,7 +116,8 @@ def test_chunk_names_are_deterministic():
     assert chunk_relpath("HZa", "/data/x/sig.root", 45, 90) != a
 
 
-def test_options():
+def test_options(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     with pytest.raises(ConfigurationError, match="columns_storage must be one of"):
         TrackObservablesOptions(columns_storage="cloud")
     with pytest.raises(ConfigurationError, match="columns_storage=disk needs a columns_dir"):
@@ -124,8 +125,12 @@ def test_options():
     assert TrackObservablesOptions(columns_dir="rel/dir").columns_dir == os.path.abspath("rel/dir")
     p = TrackObservablesProcessor().with_output("out/t.coffea")
     assert p.options.columns_dir == os.path.abspath("out/t.coffea.columns") and p.columns_on_disk
-    given = TrackObservablesProcessor(TrackObservablesOptions(columns_dir="/tmp/x"))
-    assert given.with_output("t.coffea").options.columns_dir == "/tmp/x"
+    assert (tmp_path / "out" / "t.coffea.columns").is_dir()  # made before any work
+    given = TrackObservablesProcessor(TrackObservablesOptions(columns_dir=str(tmp_path / "x")))
+    assert given.with_output("t.coffea").options.columns_dir == str(tmp_path / "x")
+    (tmp_path / "f.coffea.columns").write_text("a file")
+    with pytest.raises(ConfigurationError, match=r"f\.coffea\.columns: cannot create it"):
+        TrackObservablesProcessor().with_output(str(tmp_path / "f.coffea"))
     memory = TrackObservablesProcessor(TrackObservablesOptions(columns_storage="memory"))
     assert memory.with_output("t.coffea").options.columns_dir is None
     assert not TrackObservablesProcessor(TrackObservablesOptions(
