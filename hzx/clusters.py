@@ -354,6 +354,64 @@ def _coerce(cls: type, name: str, value: Any, source: str) -> Any:
     return parsed
 
 
+#: hzx setting → dask-jobqueue configuration key (``jobqueue.slurm.*`` / ``jobqueue.cern.*``)
+_JOBQUEUE_KEYS = {
+    "slurm": {"queue": "queue", "account": "account", "walltime": "walltime", "cores": "cores",
+              "processes": "processes", "memory": "memory", "python": "python",
+              "interface": "interface", "local_directory": "local-directory",
+              "log_directory": "log-directory", "job_name": "name",
+              "death_timeout": "death-timeout", "setup_commands": "job-script-prologue",
+              "job_extra_directives": "job-extra-directives"},
+    "lxplus": {"cores": "cores", "processes": "processes", "memory": "memory", "disk": "disk",
+               "python": "python", "log_directory": "log-directory",
+               "batch_name": "batch-name", "death_timeout": "death-timeout",
+               "worker_image": "worker-image", "container_runtime": "container-runtime",
+               "setup_commands": "job-script-prologue",
+               "job_extra_directives": "job-extra-directives"},
+}
+_JOBQUEUE_SECTION = {"slurm": ("dask_jobqueue", "jobqueue.yaml", "slurm"),
+                     "lxplus": ("dask_lxplus", "jobqueue-cern.yaml", "cern")}
+
+
+def _canonical(d: Mapping[str, Any]) -> dict[str, Any]:
+    return {str(k).replace("_", "-"): v for k, v in d.items()}
+
+
+def jobqueue_config(backend: str) -> dict[str, Any]:
+    """The user's own dask-jobqueue settings of ``backend``, as hzx settings.
+
+    Values of ``jobqueue.slurm.*`` (lxplus: ``jobqueue.cern.*``) in dask's configuration
+    (``~/.config/dask/jobqueue.yaml``, ``DASK_JOBQUEUE__SLURM__QUEUE=…``) that differ from the
+    defaults shipped with dask-jobqueue / dask-lxplus. :func:`load_settings` uses them for the
+    keys that hzx.toml and ``--set`` leave out.
+    """
+    import importlib.util
+
+    import dask
+    import yaml
+
+    if backend not in _JOBQUEUE_SECTION:
+        return {}
+    package, filename, section = _JOBQUEUE_SECTION[backend]
+    shipped: dict[str, Any] = {}
+    spec = importlib.util.find_spec(package)
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        path = Path(folder) / filename
+        if path.is_file():
+            shipped = _canonical(((yaml.safe_load(path.read_text()) or {}).get("jobqueue") or {})
+                                 .get(section) or {})
+    user = _canonical(dask.config.get(f"jobqueue.{section}", default={}) or {})
+    out: dict[str, Any] = {}
+    for name, key in _JOBQUEUE_KEYS[backend].items():
+        value = user.get(key)
+        if value is None or value == shipped.get(key) or value in ([], {}, ""):
+            continue
+        if name == "processes" and value == 0:
+            continue
+        out[name] = value
+    return out
+
+
 def default_config_path() -> Path | None:
     """``./hzx.toml`` if it exists, else ``None``."""
     path = Path("hzx.toml")
@@ -367,8 +425,9 @@ def load_settings(
 ) -> LxplusSettings | SlurmSettings | TLSSettings:
     """Settings of ``backend`` (``"lxplus"``, ``"slurm"`` or ``"tls"``).
 
-    Read the ``[cluster.<backend>]`` table of ``path`` (default: ``./hzx.toml`` if present, else
-    the defaults), then apply ``overrides`` (values may be strings from the command line: they
+    Start from hzx's defaults, then the user's own dask-jobqueue configuration
+    (:func:`jobqueue_config`), then read the ``[cluster.<backend>]`` table of ``path`` (default:
+    ``./hzx.toml`` if present), then apply ``overrides`` (values may be strings from the command line: they
     are read as TOML values, so ``cores=4`` is an integer). An unknown key, or a value of the
     wrong type, raises :class:`~hzx.errors.ConfigurationError` naming the key and the file.
     """
@@ -380,6 +439,9 @@ def load_settings(
     cls = _SETTINGS[backend]
     known = {f.name for f in dataclasses.fields(cls)}
     values: dict[str, Any] = {}
+    for key, value in jobqueue_config(backend).items():  # the user's dask-jobqueue config
+        values[key] = _coerce(cls, key, value, f"dask's jobqueue.{_JOBQUEUE_SECTION[backend][2]} "
+                                               "configuration")
     if path is None:
         path = default_config_path()
     if path is not None:

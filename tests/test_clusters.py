@@ -530,3 +530,27 @@ def test_lxplus_worker_command_joins_and_runs_chunks(condor_standin, opendata_di
     assert (condor_standin / "1.argv").read_text() == "-spool"  # dask-lxplus's option
     arguments = next(line for line in submitted if line.startswith("Arguments"))
     assert "--worker-port 10000:10100" in arguments and "--name CernCluster-0" in arguments
+
+
+def test_dask_jobqueue_config_is_honoured(config, monkeypatch):
+    """The user's jobqueue.slurm / jobqueue.cern settings fill what hzx.toml and --set leave out
+    (values equal to dask-jobqueue's shipped defaults are not the user's and are ignored)."""
+    import dask
+
+    monkeypatch.chdir(config.parent.parent)  # no ./hzx.toml
+    with dask.config.set({"jobqueue.slurm.queue": "gpu", "jobqueue.slurm.cores": 3,
+                          "jobqueue.slurm.job-extra-directives": ["--qos=long"],
+                          "jobqueue.slurm.walltime": "00:30:00",  # the shipped default
+                          "jobqueue.cern.memory": "4GB"}):
+        assert clusters.jobqueue_config("slurm") == {"queue": "gpu", "cores": 3,
+                                                     "job_extra_directives": ["--qos=long"]}
+        plain = clusters.load_settings("slurm", None, {"cores": "2"})
+        assert (plain.queue, plain.cores, plain.job_extra_directives, plain.walltime) == (
+            "gpu", 2, ("--qos=long",), "01:00:00")  # --set wins; walltime: hzx's default
+        from_file = clusters.load_settings("slurm", config)
+        assert (from_file.queue, from_file.cores) == ("short", 8)  # hzx.toml wins
+        assert clusters.load_settings("lxplus").memory == "4GB"
+        assert "#SBATCH -p gpu" in clusters.job_script("slurm", plain).splitlines()
+    with dask.config.set({"jobqueue.slurm.cores": "many"}):
+        with pytest.raises(ConfigurationError, match=r"cores = 'many' in dask's jobqueue\.slurm"):
+            clusters.load_settings("slurm")
