@@ -554,3 +554,18 @@ def test_dask_jobqueue_config_is_honoured(config, monkeypatch):
     with dask.config.set({"jobqueue.slurm.cores": "many"}):
         with pytest.raises(ConfigurationError, match=r"cores = 'many' in dask's jobqueue\.slurm"):
             clusters.load_settings("slurm")
+
+
+def test_no_batch_system_is_one_clear_error(tmp_path, monkeypatch):
+    """Without sbatch / condor_submit on PATH: an error before any cluster or job is made."""
+    built: list = []
+    monkeypatch.setattr(clusters, "_build_cluster", lambda *a: built.append(a))
+    monkeypatch.setenv("PATH", str(tmp_path))  # nothing there
+    with pytest.raises(clusters.BatchSystemError,
+                       match=r"^sbatch not found: --executor slurm submits worker jobs and must "
+                             r"run on a Slurm login node \(sbatch, sinfo\)$"):
+        with clusters.batch_client("slurm", clusters.SlurmSettings(), wait_for_workers=1):
+            pass
+    with pytest.raises(clusters.BatchSystemError, match=r"^condor_submit not found: .*lxplus"):
+        clusters.check_batch_system("lxplus", clusters.LxplusSettings())
+    assert built == []  # no scheduler was started
