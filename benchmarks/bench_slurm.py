@@ -84,12 +84,13 @@ def main() -> None:
         print(f"bench_slurm: skipped: {missing}")
         return
 
-    settings = clusters.SlurmSettings(cores=1, memory="2GB", walltime="00:30:00",
-                                      scheduler_host="127.0.0.1", dashboard_address="",
-                                      minimum_jobs=0, maximum_jobs=2, job_name="hzx-bench")
     rows: dict[str, float] = {}
     latency: dict[str, list[float]] = {"1 job": [], "2 jobs": []}
     with tempfile.TemporaryDirectory(prefix="hzx-bench-slurm-") as tmp:
+        settings = clusters.SlurmSettings(cores=1, memory="2GB", walltime="00:30:00",
+                                          scheduler_host="127.0.0.1", dashboard_address="",
+                                          minimum_jobs=0, maximum_jobs=2, job_name="hzx-bench",
+                                          log_directory=str(Path(tmp) / "logs"))
         paths = replicate(args.events, args.files, Path(tmp))
         run(paths[:1], "iterative", args.chunksize)  # imports, compiled kernels
         rows["iterative (this process)"], reference = run(paths, "iterative", args.chunksize)
