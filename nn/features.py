@@ -172,7 +172,8 @@ def plot_features(input_h5, output_dir: str | Path, *, features_key: str = "ghos
             wanted += match
         if not wanted:
             raise InputFileError(", ".join(map(str, paths)), "no signal class with any of the "
-                                 f"masses {sorted(masses_GeV)} GeV (present: {known})")
+                                 f"masses {', '.join(f'{m:g}' for m in sorted(masses_GeV))} GeV "
+                                 f"(present: {known})")
         chosen = wanted
     elif exclude_masses_GeV:
         chosen = [c for c in chosen if not near(c, exclude_masses_GeV)]
