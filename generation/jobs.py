@@ -104,6 +104,8 @@ def run_block(task: BlockTask) -> dict[str, Any]:
     t_write = time.perf_counter() - t0 - t_sim
     return {
         "block": task.index, "file": task.path, "hepmc": task.hepmc_path,
+        # the batch job that ran the block (Slurm; None elsewhere), for the manifest's provenance
+        "batch_job": os.environ.get("SLURM_JOB_ID"),
         "events": len(truth.counts), "sumw": float(truth.weights.sum()),
         "sigma_mb": truth.sigma_mb, "sigma_err_mb": truth.sigma_err_mb,
         "n_tried": truth.n_tried, "n_accepted": truth.n_accepted, "forced_br": truth.forced_br,
@@ -255,7 +257,12 @@ def generate(process: str, *, events: int = 100, seed: int = 1, out: str | Path 
     files = [{"file": Path(b["file"]).name, "block": b["block"], "events": b["events"],
               "sumw": b["sumw"], "pythia_seed": b["pythia_seed"], "sim_seed": b["sim_seed"],
               "sigma_pb": b["sigma_mb"] * MB_TO_PB, "sigma_err_pb": b["sigma_err_mb"] * MB_TO_PB,
-              "hepmc": Path(b["hepmc"]).name if b["hepmc"] else None} for b in blocks]
+              "hepmc": Path(b["hepmc"]).name if b["hepmc"] else None,
+              "batch_job": b.get("batch_job")} for b in blocks]
+    batch_jobs: dict[str, int] = {}
+    for b in blocks:
+        if b.get("batch_job"):
+            batch_jobs[b["batch_job"]] = batch_jobs.get(b["batch_job"], 0) + 1
     manifest = Manifest(
         process=config.process, dataset=tag, role=config.definition.role,
         treename="mini" if config.definition.output == "mini" else
@@ -266,7 +273,8 @@ def generate(process: str, *, events: int = 100, seed: int = 1, out: str | Path 
         config=dataclasses.asdict(config), pythia_settings=list(settings), seconds=seconds,
         provenance=provenance("generate", process=config.process, config=config,
                               executor=executor, generator="hzx-pythia8",
-                              variations=blocks[0]["variations"]),
+                              variations=blocks[0]["variations"],
+                              batch_jobs=dict(sorted(batch_jobs.items())) or None),
     )
     manifest.write(out_dir / f"{tag}{MANIFEST_SUFFIX}")
     return manifest

@@ -267,6 +267,10 @@ def test_generation_on_slurm_identical_to_iterative(slurm_client, tmp_path):
 
     assert arrays(one) == arrays(two)
     assert one.xsec_pb == two.xsec_pb and len(two.file_paths) == 2
+    # the manifest names the Slurm job that ran each block
+    jobs = [f["batch_job"] for f in two.files]
+    assert all(jobs) and [f["batch_job"] for f in one.files] == [None, None]
+    assert sum(two.provenance["batch_jobs"].values()) == 2
 
 
 @needs_slurm
