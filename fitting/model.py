@@ -300,18 +300,15 @@ class TemplateModel:
 def drop_empty_bins(model: TemplateModel, data: Any) -> tuple[TemplateModel, np.ndarray, np.ndarray]:
     """Remove the bins where every template is empty (prediction 0 for any scale factors).
 
-    An explicit opt-in for sparse simulation: the statistic is undefined in such bins, so by
-    default they are an error. Raises if the data have events in a dropped bin (no scale factor
-    can describe them). Returns (model, data, indices of the dropped bins); the reduced templates
-    lose their bin edges, which are no longer contiguous.
+    The empty-bin policy of every hzx fit (χ² and likelihood): the statistic is undefined in a
+    bin without simulation, so by default such bins are an error; this explicit opt-in
+    (``--drop-empty-bins``) leaves them out — data events in them included, since no scale
+    factor can describe them (the callers report each dropped bin and its data events).
+    Returns (model, data, indices of the dropped bins); the reduced templates lose their bin
+    edges, which are no longer contiguous.
     """
     obs = model.check_data(data)
     empty = np.all(np.array([t.values for t in model.templates]) == 0, axis=0)
-    if np.any(obs[empty] != 0):
-        raise ConfigurationError(
-            f"bin(s) {np.flatnonzero(empty & (obs != 0)).tolist()} have data but no simulated "
-            "events: no scale factor can describe them; rebin or extend the simulation"
-        )
     if not np.any(empty):
         return model, obs, np.array([], dtype=int)
     keep = ~empty

@@ -18,14 +18,15 @@ from hzx.fitting.toys import GofResult
 
 
 def _pyplot():
-    import matplotlib
+    # the backend is the caller's choice (the CLI selects Agg); library code never sets it
+    from hzx.plotting.style import setup
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import mplhep
+    return setup("ATLAS")
 
-    mplhep.style.use("ATLAS")
-    return plt
+
+def _math(name: str) -> str:
+    """Mathtext of a parameter name: ``s_s`` → $s_s$, ``s_b`` → $s_b$."""
+    return {"s_s": "$s_s$", "s_b": "$s_b$", "mu": r"$\mu$"}.get(name, name)
 
 
 #: File formats written by default (one file per format and picture).
@@ -60,9 +61,10 @@ def plot_scan_1d(scan: Scan1DResult, directory: str | Path, name: str | None = N
     ax.axhline(scan.level, color="grey", ls=":", lw=1)
     ax.plot([], [], color="tab:red", ls="--",
             label=f"exact: {scan.best:.3f} [{scan.interval[0]:.3f}, {scan.interval[1]:.3f}]")
-    ax.set_xlabel(scan.parameter)
-    ax.set_ylabel("Δχ²")
-    ax.set_ylim(0, max(4.0, float(np.nanmax(scan.delta_chi2)) * 1.05))
+    ax.set_xlabel(_math(scan.parameter))
+    ax.set_ylabel(r"$\Delta\chi^2$")
+    # ranged to show the interval: up to a few units above the Δχ² = 1 level
+    ax.set_ylim(0, min(max(4.0, 4.0 * scan.level), float(np.nanmax(scan.delta_chi2)) * 1.05 + 1))
     ax.legend(fontsize=11)
     return _save(fig, directory, name or f"scan_{scan.parameter}", formats)
 
@@ -80,8 +82,8 @@ def plot_contour_2d(scan: Scan2DResult, directory: str | Path, name: str = "cont
                zorder=5, label="best fit")
     bar = fig.colorbar(filled)
     bar.set_label("Δχ²")
-    ax.set_xlabel(scan.y_parameter)
-    ax.set_ylabel(scan.x_parameter)
+    ax.set_xlabel(_math(scan.y_parameter))
+    ax.set_ylabel(_math(scan.x_parameter))
     ax.legend(loc="upper right", fontsize=11)
     return _save(fig, directory, name, formats)
 

@@ -144,6 +144,27 @@ def datasets_by_role(output: Any) -> dict[str, list[str]]:
     return groups
 
 
+def select_datasets(output: Any, *, signal: Sequence[str] | None = None,
+                    background: Sequence[str] | None = None,
+                    data: Sequence[str] | None = None) -> dict[str, list[str]]:
+    """Datasets per role: the given lists, else those whose ``metadata["role"]`` is the role;
+    a role without datasets is an error."""
+    by_role = datasets_by_role(output)
+    chosen = {
+        "signal": list(signal) if signal else by_role["signal"],
+        "background": list(background) if background else by_role["background"],
+        "data": list(data) if data else by_role["data"],
+    }
+    for role, names in chosen.items():
+        if not names:
+            names_all = output.datasets if hasattr(output, "datasets") else output
+            raise ConfigurationError(
+                f"no {role} datasets: none has metadata role {role!r} and none was given "
+                f"(--{role}); datasets: {', '.join(names_all)}"
+            )
+    return chosen
+
+
 def model_from_output(
     output: Any,
     *,
@@ -160,18 +181,7 @@ def model_from_output(
     With ``drop_empty`` the bins where all simulation is empty are removed (see
     :func:`~hzx.fitting.model.drop_empty_bins`). Returns (model, data counts, datasets per role).
     """
-    by_role = datasets_by_role(output)
-    chosen = {
-        "signal": list(signal) if signal else by_role["signal"],
-        "background": list(background) if background else by_role["background"],
-        "data": list(data) if data else by_role["data"],
-    }
-    for role, names in chosen.items():
-        if not names:
-            raise ConfigurationError(
-                f"no {role} datasets: none has metadata role {role!r} and none was given "
-                f"(--{role}); datasets: {', '.join(output.datasets if hasattr(output, 'datasets') else output)}"
-            )
+    chosen = select_datasets(output, signal=signal, background=background, data=data)
     sig = _sum_histograms(output, chosen["signal"], histogram, "signal")
     bkg = _sum_histograms(output, chosen["background"], histogram, "background")
     obs, _, obs_edges = _sum_histograms(output, chosen["data"], histogram, "data")

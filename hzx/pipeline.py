@@ -53,8 +53,14 @@ class DemoConfig:
     workers : int
         Dask LocalCluster workers.
     data : str or None
-        Location of the real ATLAS Open Data 4lep files (folder, https:// or root:// prefix);
-        None draws pseudo-data from the simulation.
+        Location of the real ATLAS Open Data 4lep files (folder, https:// or root:// prefix,
+        public-https, public-xrootd); None draws pseudo-data from the hzx simulation.
+    mc : str or None
+        Location of the release's simulated samples to pair with ``data``; None takes them from
+        the data location (a folder holding both, or the public prefixes).
+    hzx_mc : bool
+        Pair real data with hzx-generated simulation (explicit; every figure and line says
+        "hzx simulation").
     ggh4l_events, zz4l_events : int
         Generated events of the two 4-lepton samples.
     toys : int
@@ -72,6 +78,8 @@ class DemoConfig:
     seed: int = 2026
     workers: int = 2
     data: str | None = None
+    mc: str | None = None
+    hzx_mc: bool = False
     ggh4l_events: int = 1500
     zz4l_events: int = 2000
     toys: int = 20000
@@ -164,13 +172,20 @@ def _fourlep(config: DemoConfig, gen_dirs: list[str]) -> Callable[[Path], dict]:
         from hzx.io import save_output
         from hzx.processors import AtlasOpenDataSchema, FourLeptonProcessor
         from hzx.samples import build_fileset, samples_with_role
+        from hzx.samples.catalogue import lumi_of
 
         fileset: dict[str, Any] = {}
-        for directory in gen_dirs:
-            fileset.update(fileset_from_manifest(directory, lumi_fb=config.lumi_fb))
+        lumi = config.lumi_fb
         if config.data:
-            fileset.update(build_fileset(config.data, [s.name for s in samples_with_role("data")
-                                                       if _present(config.data, s.filename)]))
+            data_names = [s.name for s in samples_with_role("data")
+                          if _present(config.data, s.filename)]
+            lumi = lumi_of(data_names)
+            fileset.update(build_fileset(config.data, data_names))
+        for directory in gen_dirs:
+            fileset.update(fileset_from_manifest(directory, lumi_fb=lumi))
+        if config.data and not gen_dirs:
+            fileset.update(build_fileset(mc_location(config), real_mc_samples(config),
+                                         lumi_fb=lumi))
         output = run_processor(
             FourLeptonProcessor(), fileset, treename="mini", schema=AtlasOpenDataSchema,
             executor=ExecutorOptions(executor="dask", workers=config.workers, progress=False),
@@ -186,17 +201,47 @@ def _fourlep(config: DemoConfig, gen_dirs: list[str]) -> Callable[[Path], dict]:
                              "lumi_fb": config.lumi_fb,
                              "note": "Poisson draw from the simulated expectation"},
             }
+        for name, entry in fileset.items():  # what the figures must say
+            meta = entry.get("metadata", {})
+            if name in output and not name.startswith("_"):
+                output[name]["metadata"].setdefault("lumi_fb", lumi)
+                if meta.get("generator"):
+                    output[name]["metadata"]["generator"] = meta["generator"]
         path = save_output(output, folder / "fourlep.coffea")
         sums = {d: float(output[d]["m4l"].values().sum()) for d in output if not d.startswith("_")}
-        return {"output": str(path), "events_in_window": sums}
+        return {"output": str(path), "events_in_window": sums, "lumi_fb": lumi,
+                "simulation": "hzx simulation" if gen_dirs else "ATLAS Open Data simulation"}
     return work
+
+
+def mc_location(config: DemoConfig) -> str:
+    """Where the real simulation lies: ``--mc``, else the data location."""
+    return config.mc or str(config.data)
+
+
+def real_mc_samples(config: DemoConfig) -> list[str]:
+    """The catalogue's simulated samples present at the MC location; none is an error said
+    before any work (real data are compared with real simulation only)."""
+    from hzx.errors import ConfigurationError
+    from hzx.samples import samples_with_role
+
+    where = mc_location(config)
+    names = [s.name for role in ("signal", "background") for s in samples_with_role(role)
+             if _present(where, s.filename)]
+    if not names:
+        raise ConfigurationError(
+            f"{where} has real data but no simulated samples (mc_*.4lep.root): give the "
+            "release's simulation with --mc LOCATION (a folder, public-https or public-xrootd), "
+            "or compare with hzx-generated events explicitly with --hzx-mc")
+    return names
 
 
 def _present(location: str, filename: str) -> bool:
     if "://" in location or location.startswith("public-"):
         return True
     root = Path(location)
-    return any(p.is_file() for p in (root / filename, root / "Data" / filename))
+    return any(p.is_file() for p in (root / filename, root / "Data" / filename,
+                                      root / "MC" / filename))
 
 
 def _plots(output_path: str) -> Callable[[Path], dict]:
@@ -257,7 +302,13 @@ def run_fourlep_study(pipe: Pipeline) -> None:
     """Steps 1–4 of the 4-lepton study (see the module docstring)."""
     c = pipe.config
     seeds = np.random.SeedSequence(c.seed).generate_state(4)
-    gen_dirs = []
+    gen_dirs: list[str] = []
+    if c.data and not c.hzx_mc:
+        mc = {"mc": mc_location(c), "samples": real_mc_samples(c)}
+        rec = pipe.step("fourlep", {"data": c.data, "mc": mc, "workers": c.workers},
+                        _fourlep(c, gen_dirs))
+        _fourlep_downstream(pipe, rec)
+        return
     for i, (process, n) in enumerate((("ggh4l", c.ggh4l_events), ("zz4l", c.zz4l_events))):
         settings = {"process": process, "events": c.events(n), "seed": int(seeds[i])}
         rec = pipe.step(f"gen-{process}", settings,
@@ -267,10 +318,45 @@ def run_fourlep_study(pipe: Pipeline) -> None:
     rec = pipe.step("fourlep", {"upstream": upstream, "data": c.data, "seed": c.seed,
                                 "lumi_fb": c.lumi_fb, "workers": c.workers},
                     _fourlep(c, gen_dirs))
+    _fourlep_downstream(pipe, rec)
+
+
+def _fourlep_downstream(pipe: Pipeline, rec: dict[str, Any]) -> None:
+    c = pipe.config
     output = rec["result"]["output"]
     pipe.step("fourlep-plots", {"upstream": rec["digest"]}, _plots(output))
     pipe.step("fit", {"upstream": rec["digest"], "toys": c.events(c.toys), "seed": c.seed},
               _fit(output, c.events(c.toys), c.seed))
+    pipe.step("likelihood", {"upstream": rec["digest"]}, _likelihood(output))
+
+
+def _likelihood(output_path: str) -> Callable[[Path], dict]:
+    def work(folder: Path) -> dict[str, Any]:
+        from hzx.fitting import likelihood as lk
+        from hzx.io import load_output
+        from hzx.plotting.fourlep import describe_output
+
+        output = load_output(output_path)
+        info = describe_output(output)
+        inputs = lk.inputs_from_output(output, drop_empty_bins=True)
+        workspace = lk.build_workspace(inputs)
+        result = lk.fit_likelihood(workspace)
+        report = {**result.as_dict(), "dropped_empty_bins": inputs.dropped,
+                  "datasets": inputs.datasets}
+        (folder / "likelihood_report.json").write_text(json.dumps(report, indent=2,
+                                                                  default=str) + "\n")
+        (folder / "workspace.json").write_text(json.dumps(workspace, indent=2) + "\n")
+        lk.write_histograms_root(inputs, folder / "histograms.root")
+        paths = lk.plot_likelihood(result, inputs, folder, data_label=info["data_label"],
+                                   status=info["status"], lumi_fb=info["lumi_fb"],
+                                   formats=("png",))
+        summary = lk.summary_lines(result, inputs.dropped)
+        if info["pseudo_data"]:
+            summary.insert(0, "pseudo-data drawn from the hzx simulation at mu = 1 "
+                              "(the truth: mu = 1)")
+        return {"report": str(folder / "likelihood_report.json"), "summary": summary,
+                "figures": [str(p) for p in paths if p.suffix == ".png"]}
+    return work
 
 
 # ---------------------------------------------------------------------------------------------
@@ -454,6 +540,8 @@ def run_demo(config: DemoConfig | None = None, *, fresh: bool = False, hza: bool
              echo: Callable = print) -> Pipeline:
     """The whole demo; returns the pipeline (steps and their results)."""
     pipe = Pipeline(config or DemoConfig(), fresh=fresh, echo=echo)
+    for stale in ("report.html", "report.md"):  # a failed step must not leave an old report
+        (pipe.root / stale).unlink(missing_ok=True)
     run_fourlep_study(pipe)
     if hza:
         run_hza_study(pipe)

@@ -12,7 +12,7 @@ from coffea import processor
 
 from hzx.errors import ConfigurationError
 from hzx.processors import fourlep_selection as sel
-from hzx.processors.atlas_objects import leptons_gev
+from hzx.processors.atlas_objects import Leptons, leptons_gev
 from hzx.samples.normalisation import weight_from_metadata
 
 #: Scale-factor branches multiplied into the weight of simulated events (as the notebook).
@@ -42,6 +42,21 @@ class FourLeptonOptions:
         Binning of the m4ℓ histogram (the notebook: 34 bins, 80–250 GeV).
     lumi_fb : float or None
         Luminosity for simulated samples in fb⁻¹; ``None`` takes the fileset metadata's.
+    systematics : bool
+        Fill ``m4l_syst`` with the systematic variations of :data:`VARIATIONS` (simulation only;
+        the nominal histograms do not change).
+    sf_electron_rel, sf_muon_rel : float
+        Relative uncertainty of each electron's / muon's efficiency scale factor: the
+        ``lep_sf_up/down`` weights are ``(1 ± δ_e)^{n_e} (1 ± δ_μ)^{n_μ}`` (the mini trees carry
+        no scale-factor uncertainties; these are assumed, typical Run-2 sizes).
+    scale_electron_rel, scale_muon_rel : float
+        Relative electron / muon energy-momentum scale shifts of ``lep_scale_up/down``: every
+        lepton's pT and E are scaled and the whole selection is redone (a shape variation).
+    lumi_rel : float
+        Relative luminosity uncertainty (``lumi_up/down``, all simulated samples alike).
+    xsec_rel : float
+        Relative cross-section uncertainty of each simulated sample (``xsec_up/down``) when the
+        fileset metadata has no ``xsec_rel``.
     """
 
     lead_pt_min_gev: float = 20.0
@@ -55,6 +70,13 @@ class FourLeptonOptions:
     m4l_min_gev: float = 80.0
     m4l_max_gev: float = 250.0
     lumi_fb: float | None = None
+    systematics: bool = True
+    sf_electron_rel: float = 0.02
+    sf_muon_rel: float = 0.01
+    scale_electron_rel: float = 0.005
+    scale_muon_rel: float = 0.003
+    lumi_rel: float = 0.017
+    xsec_rel: float = 0.05
 
     def __post_init__(self) -> None:
         if self.m4l_bins < 1 or not self.m4l_min_gev < self.m4l_max_gev:
@@ -64,6 +86,11 @@ class FourLeptonOptions:
             )
         if self.lumi_fb is not None and not self.lumi_fb > 0:
             raise ConfigurationError(f"lumi_fb must be > 0, got {self.lumi_fb}")
+        for name in ("sf_electron_rel", "sf_muon_rel", "scale_electron_rel", "scale_muon_rel",
+                     "lumi_rel", "xsec_rel"):
+            value = getattr(self, name)
+            if not 0.0 <= value < 1.0:
+                raise ConfigurationError(f"{name} must be in [0, 1), got {value}")
 
     @property
     def cut_names(self) -> tuple[str, ...]:
@@ -76,6 +103,31 @@ class FourLeptonOptions:
             cuts.append("trigger")
         cuts.append("m4l_window")
         return tuple(cuts)
+
+
+#: Entries of the ``syst`` axis of ``m4l_syst``: the nominal, then up/down pairs.
+VARIATIONS = ("nominal", "lep_sf_up", "lep_sf_down", "lep_scale_up", "lep_scale_down",
+              "lumi_up", "lumi_down", "xsec_up", "xsec_down")
+
+#: Shape variations (histosys in a likelihood) and pure normalisation ones (normsys).
+SHAPE_SYSTEMATICS = ("lep_sf", "lep_scale")
+NORM_SYSTEMATICS = ("lumi", "xsec")
+
+
+def scaled_leptons(leptons: Leptons, electron_rel: float, muon_rel: float) -> Leptons:
+    """The leptons with pT and E multiplied by (1 + ``electron_rel``) for electrons
+    (type 11) and (1 + ``muon_rel``) for muons (type 13); directions unchanged."""
+    factor = np.where(leptons.type == 11, 1.0 + electron_rel,
+                      np.where(leptons.type == 13, 1.0 + muon_rel, 1.0))
+    return dataclasses.replace(leptons, pt=leptons.pt * factor, energy=leptons.energy * factor)
+
+
+def sf_variation_weights(leptons: Leptons, electron_rel: float, muon_rel: float) -> np.ndarray:
+    """Per event (1 + δ_e)^{n_e} (1 + δ_μ)^{n_μ}: a coherent shift of every lepton's
+    efficiency scale factor (negative δ for the down variation)."""
+    n_e = sel.segment_sum(leptons.type == 11, leptons.offsets)
+    n_mu = sel.segment_sum(leptons.type == 13, leptons.offsets)
+    return (1.0 + electron_rel) ** n_e * (1.0 + muon_rel) ** n_mu
 
 
 def dataset_role(dataset: str, metadata: dict[str, Any]) -> str:
@@ -103,6 +155,10 @@ class FourLeptonProcessor(processor.ProcessorABC):
     ``lepton_pt``, ``lepton_eta``
         kinematics of the four leptons of selected events (any m4ℓ), axis ``rank`` 0–3 by
         position in the event's lepton list.
+    ``m4l_syst``
+        m4ℓ per systematic variation (axis ``syst``: :data:`VARIATIONS`, then ``m4l``); the
+        ``nominal`` entry equals ``m4l``. Simulated datasets fill every variation; data only the
+        nominal (with ``systematics=False`` the histogram is absent).
     ``cutflow``
         ``{cut: {"raw": int, "weighted": float}}`` cumulative, in the order of
         :attr:`FourLeptonOptions.cut_names`.
@@ -138,6 +194,9 @@ class FourLeptonProcessor(processor.ProcessorABC):
         rank = hist.axis.Integer(0, 4, name="rank", label="lepton index")
         return {
             "m4l": hist.Hist(m4l_axis, storage=hist.storage.Weight()),
+            **({"m4l_syst": hist.Hist(
+                hist.axis.StrCategory(list(VARIATIONS), name="syst", label="variation"),
+                m4l_axis, storage=hist.storage.Weight())} if o.systematics else {}),
             "m4l_channel": hist.Hist(
                 hist.axis.StrCategory(list(sel.CHANNELS.values()), name="channel",
                                       label="channel"),
@@ -191,19 +250,7 @@ class FourLeptonProcessor(processor.ProcessorABC):
 
         leptons = leptons_gev(events, with_etcone20=o.apply_etcone20_isolation)
         weights = self.event_weights(events, dataset, role)
-
-        cuts: list[tuple[str, np.ndarray]] = [
-            ("lepton_kinematics", sel.lepton_kinematics(leptons, o.lead_pt_min_gev, o.pt_min_gev,
-                                                        o.eta_max)),
-            ("lepton_flavour", sel.lepton_flavour(leptons)),
-            ("ptcone30_isolation", sel.ptcone30_isolation(leptons, o.ptcone30_max)),
-        ]
-        if o.apply_etcone20_isolation:
-            cuts.append(("etcone20_isolation", sel.etcone20_isolation(leptons, o.etcone20_max)))
-        cuts += [("four_leptons", sel.lepton_multiplicity(leptons, 4)),
-                 ("charge_sum_zero", sel.charge_neutral(leptons))]
-        if o.require_trigger:
-            cuts.append(("trigger", sel.trigger(events.trigE, events.trigM)))
+        cuts = self.cuts(leptons, events)
 
         passed = np.ones(len(events), dtype=bool)
         cutflow = out["cutflow"]
@@ -225,7 +272,48 @@ class FourLeptonProcessor(processor.ProcessorABC):
         index = sel.first_four(leptons, passed)
         out["lepton_pt"].fill(rank=rank, pt=leptons.pt[index], weight=np.repeat(w, 4))
         out["lepton_eta"].fill(rank=rank, eta=leptons.eta[index], weight=np.repeat(w, 4))
+        if o.systematics:
+            self._fill_variations(out["m4l_syst"], events, leptons, weights, passed, m4l, role)
         return {dataset: out}
+
+    def cuts(self, leptons: Leptons, events: ak.Array) -> list[tuple[str, np.ndarray]]:
+        """The cuts after ``all``, in order, as (name, per-event mask) — not yet cumulative."""
+        o = self.options
+        cuts: list[tuple[str, np.ndarray]] = [
+            ("lepton_kinematics", sel.lepton_kinematics(leptons, o.lead_pt_min_gev, o.pt_min_gev,
+                                                        o.eta_max)),
+            ("lepton_flavour", sel.lepton_flavour(leptons)),
+            ("ptcone30_isolation", sel.ptcone30_isolation(leptons, o.ptcone30_max)),
+        ]
+        if o.apply_etcone20_isolation:
+            cuts.append(("etcone20_isolation", sel.etcone20_isolation(leptons, o.etcone20_max)))
+        cuts += [("four_leptons", sel.lepton_multiplicity(leptons, 4)),
+                 ("charge_sum_zero", sel.charge_neutral(leptons))]
+        if o.require_trigger:
+            cuts.append(("trigger", sel.trigger(events.trigE, events.trigM)))
+        return cuts
+
+    def _fill_variations(self, h: hist.Hist, events: ak.Array, leptons: Leptons,
+                         weights: np.ndarray, passed: np.ndarray, m4l: np.ndarray,
+                         role: str) -> None:
+        o = self.options
+        w = weights[passed]
+        h.fill(syst="nominal", m4l=m4l, weight=w)
+        if role == "data":
+            return
+        for sign, suffix in ((1.0, "up"), (-1.0, "down")):
+            sf = sf_variation_weights(leptons, sign * o.sf_electron_rel, sign * o.sf_muon_rel)
+            h.fill(syst=f"lep_sf_{suffix}", m4l=m4l, weight=w * sf[passed])
+            shifted = scaled_leptons(leptons, sign * o.scale_electron_rel,
+                                     sign * o.scale_muon_rel)
+            ok = np.ones(len(passed), dtype=bool)
+            for _, mask in self.cuts(shifted, events):
+                ok &= mask
+            h.fill(syst=f"lep_scale_{suffix}", m4l=sel.four_lepton_mass(shifted, ok),
+                   weight=weights[ok])
+            h.fill(syst=f"lumi_{suffix}", m4l=m4l, weight=w * (1.0 + sign * o.lumi_rel))
+            xsec_rel = float(events.metadata.get("xsec_rel") or o.xsec_rel)
+            h.fill(syst=f"xsec_{suffix}", m4l=m4l, weight=w * (1.0 + sign * xsec_rel))
 
     def postprocess(self, accumulator: dict) -> dict:
         return accumulator

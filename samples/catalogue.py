@@ -17,6 +17,20 @@ Role = Literal["signal", "background", "data"]
 #: Integrated luminosity of the 2020 release, in fb⁻¹ (the notebook's ``lumi = 10``).
 LUMI_FB = 10.0
 
+#: Integrated luminosity of each 2016 data period, fb⁻¹ (the release's notebooks: A 0.5,
+#: B 1.9, C 2.9, D 4.7; 10 in all).
+PERIOD_LUMI_FB: dict[str, float] = {"data_A": 0.5, "data_B": 1.9, "data_C": 2.9, "data_D": 4.7}
+
+
+def lumi_of(datasets) -> float:
+    """Luminosity (fb⁻¹) of a set of data periods (``data_A`` …); an unknown name is an error."""
+    unknown = [d for d in datasets if d not in PERIOD_LUMI_FB]
+    if unknown:
+        raise UnknownSampleError(f"no luminosity known for {unknown}; periods: "
+                                 f"{', '.join(PERIOD_LUMI_FB)}")
+    return round(sum(PERIOD_LUMI_FB[d] for d in datasets), 6)
+
+
 #: Public locations of the files (``<prefix>/MC/<file>`` and ``<prefix>/Data/<file>``).
 HTTPS_PREFIX = "https://atlas-opendata.web.cern.ch/atlas-opendata/samples/2020/4lep"
 XROOTD_PREFIX = "root://eospublic.cern.ch//eos/opendata/atlas/OutreachDatasets/2020-01-22/4lep"

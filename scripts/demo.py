@@ -19,17 +19,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--data", default=None,
                         help="real ATLAS Open Data 4lep location (folder or URL prefix); "
                              "default: pseudo-data drawn from the simulation")
+    parser.add_argument("--mc", default=None,
+                        help="the release's simulated samples to pair with --data (folder, "
+                             "public-https, public-xrootd); default: the --data location")
+    parser.add_argument("--hzx-mc", action="store_true",
+                        help="pair --data with hzx-generated simulation (labelled 'hzx "
+                             "simulation' everywhere) instead of the release's")
     parser.add_argument("--fresh", action="store_true", help="ignore cached steps")
     parser.set_defaults(func=_demo)
 
 
 def _demo(args: argparse.Namespace) -> int:
+    from hzx.errors import ConfigurationError
     from hzx.pipeline import DemoConfig, run_demo
 
     config = DemoConfig(workdir=args.out, events_scale=args.events, seed=args.seed,
-                        workers=args.workers, data=args.data)
+                        workers=args.workers, data=args.data, mc=args.mc, hzx_mc=args.hzx_mc)
+    if args.mc and not args.data:
+        raise ConfigurationError("--mc pairs real simulation with real data: give --data too")
     pipe = run_demo(config, fresh=args.fresh)
-    fit = pipe.steps.get("fit", {}).get("result", {})
-    for line in fit.get("summary", []):
-        print("  " + line)
+    for step in ("fit", "likelihood"):
+        for line in pipe.steps.get(step, {}).get("result", {}).get("summary", []):
+            print("  " + line)
     return 0

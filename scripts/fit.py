@@ -48,6 +48,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="toy distribution (gaussian: the notebook's, σ = √pred)")
     parser.add_argument("--seed", type=int, default=20120704, help="master seed of all toys")
     parser.add_argument("--pyhf", metavar="WORKSPACE.json", help="also export a pyhf workspace")
+    parser.add_argument("--likelihood", action="store_true",
+                        help="profile-likelihood fit of mu with systematics (pyhf) instead of "
+                             "the notebook's chi2 study: writes REPORT.json, workspace.json, "
+                             "histograms.root and the pre-/post-fit figures")
+    parser.add_argument("--asimov", action="store_true",
+                        help="with --likelihood: fit the Asimov data (mu = 1) instead of the data")
     parser.set_defaults(func=run)
 
 
@@ -72,6 +78,8 @@ def run(args: argparse.Namespace) -> int:
     if args.toys < 1:
         raise ConfigurationError(f"--toys must be ≥ 1, got {args.toys}")
     output = load_output(args.output)
+    if args.likelihood:
+        return _likelihood(args, output)
     model, data, chosen = model_from_output(
         output, signal=args.signal, background=args.background, data=args.data,
         histogram=args.histogram, mc_stat=args.mc_stat, drop_empty=args.drop_empty_bins,
@@ -107,5 +115,39 @@ def run(args: argparse.Namespace) -> int:
     if args.pyhf:
         write_pyhf_workspace(model, data, args.pyhf, channel=args.histogram)
         print(f"pyhf workspace: {args.pyhf}")
+    sys.stdout.flush()
+    return 0
+
+
+def _likelihood(args: argparse.Namespace, output) -> int:
+    import json
+
+    from hzx.fitting import likelihood as lk
+    from hzx.plotting.fourlep import describe_output
+    from hzx.provenance import provenance
+
+    inputs = lk.inputs_from_output(output, signal=args.signal, background=args.background,
+                                   data=args.data, drop_empty_bins=args.drop_empty_bins)
+    workspace = lk.build_workspace(inputs)
+    result = lk.fit_likelihood(workspace, asimov=args.asimov)
+    report = {**result.as_dict(), "dropped_empty_bins": inputs.dropped,
+              "datasets": inputs.datasets,
+              "provenance": provenance("fit-likelihood", input=str(Path(args.output).resolve()),
+                                       asimov=args.asimov)}
+    folder = Path(args.report).parent
+    folder.mkdir(parents=True, exist_ok=True)
+    Path(args.report).write_text(json.dumps(report, indent=2, default=str) + "\n")
+    (folder / "workspace.json").write_text(json.dumps(workspace, indent=2) + "\n")
+    lk.write_histograms_root(inputs, folder / "histograms.root")
+    for line in lk.summary_lines(result, inputs.dropped):
+        print(line)
+    print(f"report: {args.report}")
+    if args.plots:
+        info = describe_output(output)
+        paths = lk.plot_likelihood(result, inputs, args.plots, data_label="Asimov data"
+                                   if args.asimov else info["data_label"],
+                                   status=info["status"], lumi_fb=info["lumi_fb"],
+                                   formats=tuple(args.plot_formats))
+        print(f"plots: {len(paths)} files in {args.plots}")
     sys.stdout.flush()
     return 0
