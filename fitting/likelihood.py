@@ -549,7 +549,9 @@ def plot_likelihood(result: LikelihoodResult, inputs: LikelihoodInputs, outdir: 
     paths: list[Path] = []
     for stage, parts, band in (("prefit", result.prefit, result.prefit_band),
                                ("postfit", result.postfit, result.postfit_band)):
-        components = {name: inputs.full(values) for name, values in parts.items()}
+        # backgrounds at the bottom of the stack, the signal on top
+        order = sorted(parts, key=lambda n: n in inputs.signal)
+        components = {name: inputs.full(parts[name]) for name in order}
         text = (r"pre-fit, $\mu$ = 1" if stage == "prefit" else
                 rf"post-fit, $\hat\mu$ = {result.mu:.2f} $\pm$ {result.mu_err:.2f}")
         paths += stack_with_ratio(

@@ -31,6 +31,7 @@ def demo(tmp_path_factory):
 def test_demo_runs_every_step(demo):
     _, pipe, _ = demo
     assert list(pipe.steps) == ["gen-ggh4l", "gen-zz4l", "fourlep", "fourlep-plots", "fit",
+                                "likelihood",
                                 "gen-hza-1", "gen-hza-4", "gen-zjets", "hza2018", "truth",
                                 "tracks", "hza2018-plots", "truth-plots", "h5", "nn"]
     assert pipe.steps["gen-ggh4l"]["result"]["events"] == 150  # 10 % of the defaults
