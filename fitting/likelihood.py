@@ -551,7 +551,8 @@ def plot_likelihood(result: LikelihoodResult, inputs: LikelihoodInputs, outdir: 
                                ("postfit", result.postfit, result.postfit_band)):
         # backgrounds at the bottom of the stack, the signal on top
         order = sorted(parts, key=lambda n: n in inputs.signal)
-        components = {name: inputs.full(parts[name]) for name in order}
+        components = {name.replace("tt̄", r"$t\bar{t}$"): inputs.full(parts[name])
+                      for name in order}
         text = (r"pre-fit, $\mu$ = 1" if stage == "prefit" else
                 rf"post-fit, $\hat\mu$ = {result.mu:.2f} $\pm$ {result.mu_err:.2f}")
         paths += stack_with_ratio(
