@@ -57,8 +57,13 @@ def _inspect(args: argparse.Namespace) -> int:
               f"fileset digest {str(prov.get('fileset_digest'))[:16]}")
     for name, entry in info["datasets"].items():
         meta = entry.get("metadata", {})
-        print(f"\n[{name}] role={meta.get('role')} events={meta.get('events_read')} "
-              f"chunks={meta.get('chunks')} files={meta.get('files')}")
+        if meta.get("pseudo_data"):
+            print(f"\n[{name}] role={meta.get('role')} pseudo-data: "
+                  f"{meta.get('note', 'drawn from the simulation')} (seed {meta.get('seed')}, "
+                  f"{meta.get('lumi_fb')} fb^-1)")
+        else:
+            print(f"\n[{name}] role={meta.get('role')} events={meta.get('events_read')} "
+                  f"chunks={meta.get('chunks')} files={meta.get('files')}")
         for hname, h in entry["histograms"].items():
             print(f"  hist {hname:14s} {' × '.join(h['axes']):30s} sum={h['sum']:.6g}")
         if entry.get("cutflow"):
