@@ -458,6 +458,10 @@ def _fixed_fit(pyhf: Any, mu: float, data: np.ndarray, model: Any, start: np.nda
         try:
             pars, twice_nll = pyhf.infer.mle.fixed_poi_fit(
                 mu, data, model, init_pars=init.tolist(), return_fitted_val=True)
+        except pyhf.exceptions.FailedMinimization:
+            # neither minimiser converged at this μ: the point is left out (nan) of the
+            # scan and the limit rather than failing the whole fit
+            return init, float("nan")
         finally:
             _pyhf()
     return np.asarray(pars, dtype=float), float(twice_nll)
