@@ -1,4 +1,5 @@
-"""PNG plots of the trainers (matplotlib Agg with the mplhep ATLAS style)."""
+"""PNG plots of the trainers (mplhep ATLAS style). The backend is the caller's: the CLI selects
+Agg, library code never switches it (notebook users keep theirs)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,6 @@ import numpy as np
 
 
 def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import mplhep
 

@@ -36,6 +36,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _files_only_backend() -> None:
+    """The command line writes figures to files and never opens a window: Agg (library code
+    leaves the backend to its caller)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -44,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 0 if args.verb is None else 2
+    _files_only_backend()
     try:
         return int(args.func(args) or 0)
     except HzxError as err:
