@@ -370,7 +370,20 @@ def _crossings(grid: np.ndarray, q: np.ndarray, level: float = 1.0) -> tuple[flo
 def fit_likelihood(workspace: Mapping[str, Any], config: LikelihoodConfig | None = None, *,
                    asimov: bool = False) -> LikelihoodResult:
     """Fit, scan, significance and limit of a workspace (``asimov``: fit the model's own
-    expectation at μ = 1 and nominal nuisance parameters instead of the observed data)."""
+    expectation at μ = 1 and nominal nuisance parameters instead of the observed data).
+
+    pyhf's backend and optimiser are global: the caller's are restored afterwards."""
+    import pyhf
+
+    backend, optimizer = pyhf.get_backend()
+    try:
+        return _fit_likelihood(workspace, config, asimov=asimov)
+    finally:
+        pyhf.set_backend(backend, optimizer)
+
+
+def _fit_likelihood(workspace: Mapping[str, Any], config: LikelihoodConfig | None, *,
+                    asimov: bool) -> LikelihoodResult:
     config = config or LikelihoodConfig()
     pyhf = _pyhf()
     ws = pyhf.Workspace(dict(workspace))

@@ -14,6 +14,14 @@ from hzx.fitting import likelihood as lk
 EDGES = np.array([110.0, 115.0, 120.0, 125.0, 130.0, 135.0])
 
 
+@pytest.fixture(autouse=True)
+def _restore_pyhf_backend():
+    """pyhf's backend is global: the independent fits below set their own, others get theirs."""
+    backend, optimizer = pyhf.get_backend()
+    yield
+    pyhf.set_backend(backend, optimizer)
+
+
 def _inputs(data=(9.0, 14.0, 25.0, 16.0, 10.0)):
     sig = np.array([0.5, 2.0, 6.0, 2.5, 0.6])
     bkg = np.array([8.0, 9.0, 9.5, 9.0, 8.5])
