@@ -9,7 +9,6 @@ does (including which η it is evaluated at).
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Callable
 
 import numpy as np
@@ -47,12 +46,6 @@ def cms_btag_efficiency(flavour: np.ndarray, pt: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------
 # Calorimeter segmentation, written as the card writes it
 # ---------------------------------------------------------------------------------------------
-
-
-def _phi_edges(n_bins: int) -> tuple[float, ...]:
-    """The card's ``for {set i -n/2} {$i <= n/2} … $i * $pi/(n/2)`` φ edges."""
-    half = n_bins // 2
-    return tuple(i * math.pi / float(half) for i in range(-half, half + 1))
 
 
 def _cms_ecal_bins() -> tuple[tuple[tuple[float, ...], int], ...]:

@@ -113,7 +113,7 @@ def _descendants(first: int, d1: np.ndarray, d2: np.ndarray) -> set[int]:
     return out
 
 
-def _reco_pair(pid, status_any, px, py, pz, e, charge):
+def _reco_pair(pid, px, py, pz, e, charge):
     """The study's reallep pair (indices of ℓ⁺, ℓ⁻) or None."""
     pt, eta, _ = _pt_eta_phi(px, py, pz)
     best = None  # (|m − m_Z|, plus, minus); electrons replace muons whenever they have a pair
@@ -214,7 +214,7 @@ def event_values(fields: dict[str, np.ndarray], table: ParticleTable,
             final = final.copy()
             final[list(drop)] = False
     else:
-        picked = _reco_pair(pid, status, px, py, pz, e, charge)
+        picked = _reco_pair(pid, px, py, pz, e, charge)
         if picked is None:
             return None
         plus, minus = picked

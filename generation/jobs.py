@@ -17,7 +17,6 @@ import dataclasses
 import json
 import math
 import os
-import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -298,7 +297,3 @@ def fileset_from_manifest(directory: str | Path, lumi_fb: float = 10.0) -> dict[
                          "events": m.events},
         }
     return fileset
-
-
-def clean(out: str | Path) -> None:  # pragma: no cover - convenience
-    shutil.rmtree(out, ignore_errors=True)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from pathlib import Path
 
 from hzx.errors import ConfigurationError
 
@@ -113,9 +112,6 @@ def uncertainty_band_settings(variations: tuple[tuple[str, str], ...]) -> list[s
     body = ", ".join(f"{label} {settings}" for label, settings in variations)
     return ["UncertaintyBands:doVariations = on", f"UncertaintyBands:List = {{{body}}}"]
 
-
-#: Shower-uncertainty settings of the basic list (kept under its old name).
-SHOWER_VARIATIONS = tuple(uncertainty_band_settings(BASIC_VARIATIONS))
 
 #: Matching of MadGraph LHE files: ``none`` (the study's main_MG5Py8_Zjets.cc: shower only) or
 #: ``mlm`` (Pythia's JetMatchingMadgraph hook; MLM-generated files, ickkw = 1, only).
@@ -515,7 +511,3 @@ def describe_processes() -> str:
     lines.append("")
     lines.append("hza m_a points of the study (GeV): " + ", ".join(f"{m:g}" for m in MA_POINTS_GEV))
     return "\n".join(lines)
-
-
-def resolve_path(path: str | None) -> str | None:
-    return None if path is None else str(Path(path).expanduser().resolve())

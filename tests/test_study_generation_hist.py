@@ -43,11 +43,11 @@ def test_reco_pair_prefers_electrons_and_needs_a_hard_lepton():
             _lepton(11, 30, 0.5, 1.0), _lepton(-11, 20, 0.3, -2.0)]   # an e pair, far from m_Z
     pid, px, py, pz, e = (np.array(c, dtype=float) for c in zip(*rows, strict=True))
     charge = -np.sign(pid)
-    plus, minus = _reco_pair(pid.astype(int), None, px, py, pz, e, charge)
+    plus, minus = _reco_pair(pid.astype(int), px, py, pz, e, charge)
     assert (plus, minus) == (3, 2)  # the electrons, as the study's driver (ℓ⁺ = e⁺ first)
     soft = [_lepton(13, 20, 0.1, 0.0), _lepton(-13, 19, -0.2, 3.0)]
     pid, px, py, pz, e = (np.array(c, dtype=float) for c in zip(*soft, strict=True))
-    assert _reco_pair(pid.astype(int), None, px, py, pz, e, -np.sign(pid)) is None
+    assert _reco_pair(pid.astype(int), px, py, pz, e, -np.sign(pid)) is None
 
 
 def test_options_suffix_as_the_study():
