@@ -17,30 +17,10 @@ from typing import Any
 import numpy as np
 
 from hzx.errors import ConfigurationError
+from hzx.histograms import histogram_arrays
 
 SIGNAL_PARAMETER = "s_s"
 BACKGROUND_PARAMETER = "s_b"
-
-
-def histogram_arrays(histogram: Any) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
-    """(values, variances or None, bin edges or None) of a 1-D ``hist.Hist`` or an array.
-
-    Values are events per bin; variances are the sum of squared weights (Weight storage) in events².
-    """
-    if hasattr(histogram, "axes") and hasattr(histogram, "values"):
-        if len(histogram.axes) != 1:
-            raise ConfigurationError(
-                f"templates must be 1-D histograms; got {len(histogram.axes)} axes "
-                f"({', '.join(str(a.name) for a in histogram.axes)}) — project or slice first"
-            )
-        values = np.asarray(histogram.values(), dtype=float)
-        variances = histogram.variances()
-        edges = np.asarray(histogram.axes[0].edges, dtype=float)
-        return values, (None if variances is None else np.asarray(variances, dtype=float)), edges
-    values = np.asarray(histogram, dtype=float)
-    if values.ndim != 1:
-        raise ConfigurationError(f"templates must be 1-D arrays of bin counts; got shape {values.shape}")
-    return values, None, None
 
 
 def _same_edges(a: np.ndarray | None, b: np.ndarray | None) -> bool:

@@ -19,7 +19,7 @@ PACKAGES = {"hzx": "hzx", "processors": "hzx.processors", "samples": "hzx.sample
             "fitting": "hzx.fitting", "nn": "hzx.nn", "generation": "hzx.generation",
             "scripts": "hzx.scripts"}
 
-FOUNDATION = ("hzx.errors", "hzx.options", "hzx.provenance", "hzx.io")
+FOUNDATION = ("hzx.errors", "hzx.options", "hzx.provenance", "hzx.io", "hzx.histograms")
 #: physics as pure functions on arrays: no run machinery, plotting, CLI or cluster code
 PHYSICS = ("hzx.processors.fourlep_selection", "hzx.processors.atlas_objects",
            "hzx.processors.track_observables", "hzx.processors.track_kernels",

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from hzx.errors import ConfigurationError, InputFileError
+from hzx.histograms import histogram_arrays
 
 
 def as_bool(value: Any) -> bool:
@@ -62,16 +63,6 @@ def outputs_list(output: Any) -> list[Any]:
     if isinstance(output, Sequence) and not isinstance(output, (str, bytes, Mapping)):
         return list(output)
     return [output]
-
-
-def histogram_arrays(h: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(edges, values, variances) of a 1D hist (variances = values for unweighted storage)."""
-    if h.ndim != 1:
-        h = h.project(h.axes[0].name)
-    values = np.asarray(h.values(), dtype=float)
-    variances = h.variances()
-    variances = values.copy() if variances is None else np.asarray(variances, dtype=float)
-    return np.asarray(h.axes[0].edges, dtype=float), values, variances
 
 
 def read_reference(path: str | Path, key: str | None = None) -> dict[str, Any]:
@@ -151,7 +142,10 @@ def rebin_to(edges: np.ndarray, values: np.ndarray, variances: np.ndarray,
 
 def compare_arrays(h: Any, reference: dict[str, Any], normalise: bool = True) -> dict[str, np.ndarray]:
     """Histogram and reference on the reference's bins: values, errors and the ratio hist/ref."""
-    edges, values, variances = histogram_arrays(h)
+    if h.ndim != 1:
+        h = h.project(h.axes[0].name)
+    values, variances, edges = histogram_arrays(h)
+    variances = values.copy() if variances is None else variances  # unweighted: Poisson
     values, variances = rebin_to(edges, values, variances, reference["edges"])
     ref_v = reference["values"].astype(float)
     ref_e = reference["errors"].astype(float)
