@@ -40,9 +40,10 @@ from hzx.plotting.conventions import (
     xsec_scale,
     y_label,
 )
+from hzx.processors.hza2018 import HISTOGRAMS as SELECTION_HISTOGRAMS
 
-HISTOGRAMS = ("hist_muon_pt", "hist_electron_pt", "hist_z_mass", "hist_jet1pt", "hist_jet2pt",
-              "hist_jet3pt", "hist_jet4pt", "hist_mllj", "hist_jet1mass")
+#: the selection's histograms, in the processor's order (the spec's list lives there)
+HISTOGRAMS = tuple(SELECTION_HISTOGRAMS)
 #: what one entry of a histogram is (y label); others count events
 COUNTED = {"hist_muon_pt": "Muons", "hist_electron_pt": "Electrons"}
 #: histograms whose axis already is the physics window: drawn over their full range
