@@ -11,7 +11,7 @@ Built on PyTorch (CPU or CUDA) and Optuna. Heavy libraries are imported lazily: 
 - :func:`hzx.nn.apply.apply_regression` — store the regressed mass as ``regression_prediction``
   and append it to the features as ``ghost_track_vars_with_reg``;
 - :func:`hzx.nn.outputs.plot_regression_outputs` — regression output per class;
-- :func:`hzx.nn.features.inspect_h5` and :func:`hzx.nn.features.plot_features`.
+- :func:`hzx.nn.features.feature_summary` and :func:`hzx.nn.features.plot_features`.
 
 Each has an ``hzx nn`` verb taking the command line of the study's script of the same job
 (:mod:`hzx.scripts.nn`); :mod:`hzx.nn.study` writes the study's output files and keys.

@@ -11,9 +11,10 @@ import numpy as np
 from hzx.errors import ConfigurationError, InputFileError
 
 
-def inspect_h5(path: str | Path, features_key: str = "ghost_track_vars",
-               class_key: str = "signal_class") -> dict:
-    """Summary of a training file: datasets, classes, and per class and feature the fraction of
+def feature_summary(path: str | Path, features_key: str = "ghost_track_vars",
+                    class_key: str = "signal_class") -> dict:
+    """Per class and feature of a training file (any features key, unlike the file-level
+    :func:`hzx.nn.h5.inspect_h5`): datasets, classes, and per class and feature the fraction of
     undefined values (sentinel/NaN) and the mean, standard deviation and 1/50/99 % quantiles of
     the defined ones (in the feature's units)."""
     import h5py
@@ -50,7 +51,7 @@ def inspect_h5(path: str | Path, features_key: str = "ghost_track_vars",
 
 
 def format_inspection(summary: dict) -> str:
-    """A text table of :func:`inspect_h5`."""
+    """A text table of :func:`feature_summary`."""
     lines = [f"{summary['file']}: {summary['n_jets']} jets, features '{summary['features_key']}'",
              "datasets:"]
     lines += [f"  {k:32s} {v['dtype']:10s} {tuple(v['shape'])}" for k, v in summary["datasets"].items()]

@@ -365,9 +365,9 @@ def _plot_outputs(args) -> int:
 
 
 def _inspect(args) -> int:
-    from hzx.nn.features import format_inspection, inspect_h5
+    from hzx.nn.features import feature_summary, format_inspection
 
-    summary = inspect_h5(args.input_h5, args.features_key, args.class_key)
+    summary = feature_summary(args.input_h5, args.features_key, args.class_key)
     print(json.dumps(summary, indent=2) if args.json else format_inspection(summary))
     return 0
 

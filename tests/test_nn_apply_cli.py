@@ -13,7 +13,7 @@ pytest.importorskip("torch")
 from hzx.errors import ConfigurationError, InputFileError  # noqa: E402
 from hzx.nn.apply import apply_regression  # noqa: E402
 from hzx.nn.config import SENTINEL, DataConfig, TrainConfig  # noqa: E402
-from hzx.nn.features import inspect_h5, plot_features  # noqa: E402
+from hzx.nn.features import feature_summary, plot_features  # noqa: E402
 from hzx.nn.models import load_checkpoint  # noqa: E402
 from hzx.nn.regression import train_regression  # noqa: E402
 from hzx.nn.synthetic import write_synthetic_h5  # noqa: E402
@@ -114,7 +114,7 @@ def test_cli_regression_apply_classifier_inspect_plot(trained, tmp_path, capsys)
 
 def test_inspect_and_plot_features(trained, tmp_path):
     _, path, _ = trained
-    summary = inspect_h5(path)
+    summary = feature_summary(path)
     assert set(summary["classes"]) == {"background", "HZA_mA1.00GeV", "HZA_mA2.00GeV",
                                        "HZA_mA4.00GeV", "HZA_mA8.00GeV"}
     ntracks = summary["classes"]["HZA_mA8.00GeV"]["features"]["nTracks"]
