@@ -72,26 +72,15 @@ def train_classifier(data: DataConfig | None = None, config: TrainConfig | None 
     """
     from hzx.nn import plots
     from hzx.nn.metrics import roc_curve
-    from hzx.nn.models import save_checkpoint
-    from hzx.nn.pipeline import (
-        load_extra,
-        measure_inference,
-        prepare,
-        run_details,
-        train_network,
-        write_json,
-    )
-    from hzx.nn.training import device_description, predict, resolve_device
-    from hzx.provenance import provenance
+    from hzx.nn.pipeline import load_extra
+    from hzx.nn.runs import common_metrics, save_run, start_run
+    from hzx.nn.training import predict
 
     config = config or ClassifierConfig()
     if data is None:
         data = ClassifierDataConfig()
-    output_dir = Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    device = resolve_device(config.device)
-    prepared = prepared or prepare(data, CLASSIFICATION, config.seed)
-    model, fit_result = train_network(prepared, config, device)
+    output_dir, device, prepared, model, fit_result = start_run(data, config, CLASSIFICATION,
+                                                                output_dir, prepared)
     table = prepared.table
     test_table = table.subset(prepared.test)
     test_score = sigmoid(predict(model, prepared.x[prepared.test], device))
@@ -105,7 +94,7 @@ def train_classifier(data: DataConfig | None = None, config: TrainConfig | None 
 
     from hzx.nn.metrics import roc_auc
     from hzx.nn.pipeline import numpy_loss
-    from hzx.nn.study import classifier_hyperparameters, save_study_checkpoint, significance_scan
+    from hzx.nn.study import classifier_hyperparameters, significance_scan
 
     val_is_signal = table.is_signal[prepared.val]
     scan = significance_scan(val_is_signal, val_score)
@@ -130,33 +119,14 @@ def train_classifier(data: DataConfig | None = None, config: TrainConfig | None 
         "auc": test_summary.pop("auc"),
         **test_summary,
         "validation": {"auc": val_auc},
-        "units": UNITS,
-        "seed": config.seed,
-        "device": device,
-        "device_info": device_description(device),
-        "splits": {"train": len(prepared.train), "val": len(prepared.val), "test": len(prepared.test)},
         "class_weights": {"rule": config.class_weight,
                           "signal": float(prepared.weights(config)[table.is_signal][0]),
                           "background": float(prepared.weights(config)[~table.is_signal][0])},
-        "selection": prepared.selection,
-        "features": table.feature_names,
-        "training": {"best_epoch": fit_result.best_epoch, "epochs_run": fit_result.epochs_run,
-                     "train_seconds": fit_result.train_seconds,
-                     "train_samples_per_second": fit_result.train_samples_per_second,
-                     "history": fit_result.history},
-        "inference_jets_per_second": measure_inference(model, prepared.x[prepared.test], device),
-        "extra_eval": extra,
-        **(extra_metrics or {}),
-        "provenance": provenance(step, **run_details(data, config, device)),
+        **common_metrics(data, config, device, prepared, model, fit_result, extra, extra_metrics,
+                         step, UNITS),
     }
-    save_checkpoint(output_dir / "model.pt", model, task=CLASSIFICATION,
-                    n_inputs=prepared.x.shape[1], hidden_sizes=config.hidden_sizes,
-                    dropout=config.dropout, batch_norm=config.batch_norm,
-                    preprocessor=prepared.preprocessor.to_dict(), feature_names=table.feature_names,
-                    features_key=data.features_key, extra={"seed": config.seed})
-    prepared.preprocessor.save(output_dir / "scaler.json")
-    write_json(output_dir / "metrics.json", metrics)
-    save_study_checkpoint(output_dir / "best_model.pth", model, CLASSIFICATION)
+    save_run(output_dir, model, CLASSIFICATION, data, config, prepared, metrics,
+             {"seed": config.seed})
     if config.plots:
         from hzx.nn import study_plots as sp
 

@@ -111,26 +111,14 @@ def train_regression(data: DataConfig, config: TrainConfig | None = None,
     extra_metrics : dict, optional
         Merged into metrics.json (e.g. the Optuna summary).
     """
-    from hzx.nn.models import save_checkpoint
-    from hzx.nn.pipeline import (
-        load_extra,
-        measure_inference,
-        prepare,
-        run_details,
-        train_network,
-        write_json,
-    )
-    from hzx.nn.training import device_description, predict, resolve_device
-    from hzx.provenance import provenance
+    from hzx.nn.pipeline import load_extra, write_json
+    from hzx.nn.runs import common_metrics, save_run, start_run
+    from hzx.nn.training import predict
 
     config = config or TrainConfig()
-    output_dir = Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    device = resolve_device(config.device)
-    prepared = prepared or prepare(data, REGRESSION, config.seed)
-    model, fit_result = train_network(prepared, config, device)
+    output_dir, device, prepared, model, fit_result = start_run(data, config, REGRESSION,
+                                                                output_dir, prepared)
     metrics, test = evaluate_regression(model, prepared, device)
-    table = prepared.table
 
     extra = {}
     extra_plots = {}
@@ -145,32 +133,11 @@ def train_regression(data: DataConfig, config: TrainConfig | None = None,
     metrics = {
         "task": REGRESSION,
         **metrics,
-        "units": UNITS,
-        "seed": config.seed,
-        "device": device,
-        "device_info": device_description(device),
-        "splits": {"train": len(prepared.train), "val": len(prepared.val), "test": len(prepared.test)},
-        "selection": prepared.selection,
-        "features": table.feature_names,
-        "training": {"best_epoch": fit_result.best_epoch, "epochs_run": fit_result.epochs_run,
-                     "train_seconds": fit_result.train_seconds,
-                     "train_samples_per_second": fit_result.train_samples_per_second,
-                     "history": fit_result.history},
-        "inference_jets_per_second": measure_inference(model, prepared.x[prepared.test], device),
-        "extra_eval": extra,
-        **(extra_metrics or {}),
-        "provenance": provenance(step, **run_details(data, config, device)),
+        **common_metrics(data, config, device, prepared, model, fit_result, extra, extra_metrics,
+                         step, UNITS),
     }
-    save_checkpoint(output_dir / "model.pt", model, task=REGRESSION, n_inputs=prepared.x.shape[1],
-                    hidden_sizes=config.hidden_sizes, dropout=config.dropout,
-                    batch_norm=config.batch_norm, preprocessor=prepared.preprocessor.to_dict(),
-                    feature_names=table.feature_names, features_key=data.features_key,
-                    extra={"seed": config.seed, "loss": config.loss})
-    prepared.preprocessor.save(output_dir / "scaler.json")
-    write_json(output_dir / "metrics.json", metrics)
-    from hzx.nn.study import save_study_checkpoint
-
-    save_study_checkpoint(output_dir / "best_model.pth", model, REGRESSION)
+    save_run(output_dir, model, REGRESSION, data, config, prepared, metrics,
+             {"seed": config.seed, "loss": config.loss})
     write_json(output_dir / "report.json",
                study_report(data, config, prepared, model, fit_result, test, extra_plots))
     if config.plots:
