@@ -7,22 +7,16 @@ from pathlib import Path
 
 import numpy as np
 
+from hzx.plotting import style
+
 
 def _pyplot():
-    import matplotlib.pyplot as plt
-    import mplhep
-
-    plt.style.use(mplhep.style.ATLAS)
-    return plt
+    return style.setup("ATLAS")
 
 
 def _save(fig, path: Path) -> Path:
     fig.tight_layout()
-    fig.savefig(path, dpi=80)
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
-    return path
+    return style.save_file(fig, path, dpi=80, tight=False)
 
 
 def training_curves(history: dict, path: Path, best_epoch: int, ylabel: str = "loss") -> Path:

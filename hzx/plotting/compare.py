@@ -24,6 +24,7 @@ import numpy as np
 
 from hzx.errors import ConfigurationError, InputFileError
 from hzx.histograms import histogram_arrays
+from hzx.plotting import style
 
 
 def as_bool(value: Any) -> bool:
@@ -33,29 +34,14 @@ def as_bool(value: Any) -> bool:
     return bool(value)
 
 
-def setup_matplotlib():
-    """The CMS-like mplhep style; returns pyplot. The backend is the caller's choice (the CLI
-    selects Agg; library code never calls ``matplotlib.use``)."""
-    import matplotlib.pyplot as plt
-    import mplhep
-
-    plt.style.use(mplhep.style.CMS)
-    return plt
+def setup_matplotlib() -> Any:
+    """The CMS mplhep style of the Delphes studies' figures; returns pyplot."""
+    return style.setup("CMS")
 
 
 def save_figure(fig: Any, outdir: str | Path, stem: str) -> list[Path]:
     """Write ``stem.png`` and ``stem.pdf`` into ``outdir``; close the figure."""
-    import matplotlib.pyplot as plt
-
-    outdir = Path(outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for ext in ("png", "pdf"):
-        path = outdir / f"{stem}.{ext}"
-        fig.savefig(path, bbox_inches="tight", dpi=100 if ext == "png" else None)
-        paths.append(path)
-    plt.close(fig)
-    return paths
+    return style.save(fig, outdir, stem, dpi=100)
 
 
 def outputs_list(output: Any) -> list[Any]:
