@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
-import sys
+import logging
 from pathlib import Path
 
 import numpy as np
 
 from hzx.errors import ConfigurationError, InputFileError
+
+logger = logging.getLogger(__name__)
 
 
 def feature_summary(path: str | Path, features_key: str = "ghost_track_vars",
@@ -168,8 +170,8 @@ def plot_features(input_h5, output_dir: str | Path, *, features_key: str = "ghos
         for mass in masses_GeV:
             match = [c for c in chosen if near(c, [mass])]
             if not match:  # the study warns and plots the masses it has
-                print(f"warning: {', '.join(map(str, paths))}: no signal class with mass "
-                      f"{mass:g} GeV (present: {known}); left out", file=sys.stderr)
+                logger.warning("%s: no signal class with mass %g GeV (present: %s); left out",
+                               ", ".join(map(str, paths)), mass, known)
             wanted += match
         if not wanted:
             raise InputFileError(", ".join(map(str, paths)), "no signal class with any of the "
