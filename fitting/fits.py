@@ -317,9 +317,13 @@ class Scan1DResult:
 def _crossing(func: Callable[[float], float], best: float, guess: float, direction: float) -> float:
     """Point where ``func`` (negative at ``best``) turns positive, moving from ``best``.
 
-    Non-finite values (prediction ≤ 0 beyond a physical boundary) count as positive, so the
-    bisection never leaves the region where the statistic is defined. Precision 1e-12.
+    Brackets the crossing by doubling steps, then solves with :func:`scipy.optimize.brentq`
+    (x tolerance 1e-12). Non-finite values (prediction ≤ 0 beyond a physical boundary) count as
+    positive: the bracket is first halved until its outer end is defined, so the root is never
+    sought where the statistic is not.
     """
+    from scipy.optimize import brentq
+
     step = max(abs(guess), 1e-6)
     inner = best
     for _ in range(60):
@@ -331,15 +335,21 @@ def _crossing(func: Callable[[float], float], best: float, guess: float, directi
         step *= 2.0
     else:
         return float("nan")
-    for _ in range(200):
+    for _ in range(200):  # outer end undefined: move it inwards until the statistic is defined
+        if np.isfinite(value):
+            break
         middle = 0.5 * (inner + outer)
         if abs(outer - inner) <= 1e-12 * max(1.0, abs(middle)):
-            break
-        if func(middle) < 0:
+            return float(middle)  # the level is crossed at the boundary itself
+        middle_value = func(middle)
+        if middle_value < 0:
             inner = middle
         else:
-            outer = middle
-    return float(0.5 * (inner + outer))
+            outer, value = middle, middle_value
+    if value == 0:
+        return float(outer)
+    return float(brentq(func, min(inner, outer), max(inner, outer), xtol=1e-12, rtol=1e-15,
+                        maxiter=200))
 
 
 def _interval_1d(
