@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from hzx.errors import ConfigurationError
+from hzx.generation.delphes_modules import delta_phi
 
 M_Z = 91.1876
 PT_LEP_MIN, PT_LEP_LEAD = 18.0, 27.0
@@ -59,10 +60,6 @@ HISTOGRAMS: dict[str, tuple[int, float, float]] = {
     "hist_proxy_M2_0p3": (40, 0.0, 0.4),
     "hist_proxy_tau2": (40, 0.0, 1.0),
 }
-
-
-def _delta_phi(a: np.ndarray | float, b: np.ndarray | float) -> np.ndarray:
-    return (np.asarray(a) - b + np.pi) % (2 * np.pi) - np.pi
 
 
 def _p4(px, py, pz, e) -> np.ndarray:
@@ -172,7 +169,7 @@ def track_proxies(jet_pt: float, jet_eta: float, jet_phi: float, t_pt: np.ndarra
     """The study's ghost-track proxies of one jet from its tracks (ΔR ≤ 0.4 already applied)."""
     order = np.argsort(-t_pt, kind="stable")
     t_pt, t_eta, t_phi = t_pt[order], t_eta[order], t_phi[order]
-    dr = np.hypot(t_eta - jet_eta, _delta_phi(t_phi, jet_phi))
+    dr = np.hypot(t_eta - jet_eta, delta_phi(t_phi, jet_phi))
     n = len(t_pt)
     total = float(t_pt.sum())
     lead_pt = float(t_pt[0]) if n else 0.0
@@ -188,8 +185,8 @@ def track_proxies(jet_pt: float, jet_eta: float, jet_phi: float, t_pt: np.ndarra
     out["hist_proxy_M2_0p3"] = float((t_pt * dr**2)[inner].sum() / denom) if denom > 0 else 0.0
     tau2 = 0.0
     if total > 0 and n >= 2:
-        dr1 = np.hypot(t_eta - t_eta[0], _delta_phi(t_phi, t_phi[0]))
-        dr2 = np.hypot(t_eta - t_eta[1], _delta_phi(t_phi, t_phi[1]))
+        dr1 = np.hypot(t_eta - t_eta[0], delta_phi(t_phi, t_phi[0]))
+        dr2 = np.hypot(t_eta - t_eta[1], delta_phi(t_phi, t_phi[1]))
         tau2 = float((t_pt * np.minimum(dr1, dr2)).sum() / (total * JET_R))
     out["hist_proxy_tau2"] = tau2
     return out
@@ -243,7 +240,7 @@ def event_values(fields: dict[str, np.ndarray], table: ParticleTable,
     jet_pt, jet_eta, jet_phi = jet.pt(), jet.eta(), jet.phi_std()
     pt, eta, phi = _pt_eta_phi(px, py, pz)
     tracks = final & (charge_type != 0) & (pt >= TRACK_PT_MIN) & (np.abs(eta) <= TRACK_ETA_MAX)
-    dr = np.hypot(eta - jet_eta, _delta_phi(phi, jet_phi))
+    dr = np.hypot(eta - jet_eta, delta_phi(phi, jet_phi))
     tracks &= dr <= JET_R
     values = {
         "hist_jet1pt": jet_pt, "hist_j1mass": jet.m(), "hist_mlljet": mllj,
