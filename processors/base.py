@@ -112,9 +112,17 @@ class HzxProcessor(ProcessorABC, abc.ABC):
 
     @property
     def checkpoint_key(self) -> str:
-        """Digest of class and options (20 hex digits)."""
+        """Digest of class and options (20 hex digits); assignable, so that a subclass instance
+        can share another configuration's checkpoints."""
+        custom = self.__dict__.get("_checkpoint_key")
+        if custom is not None:
+            return custom
         from hzx.provenance import digest
 
         cls = type(self)
         return digest({"processor": f"{cls.__module__}.{cls.__qualname__}",
                        "options": self.options})[:20]
+
+    @checkpoint_key.setter
+    def checkpoint_key(self, value: str) -> None:
+        self.__dict__["_checkpoint_key"] = str(value)

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from typing import Any
 
 import awkward as ak
 import hist
 import numpy as np
-from coffea import processor
 
 from hzx.errors import ConfigurationError
 from hzx.processors import fourlep_selection as sel
+from hzx.processors.base import HzxProcessor
 from hzx.processors.atlas_objects import Leptons, leptons_gev
 from hzx.samples.normalisation import weight_from_metadata
 
@@ -130,20 +131,7 @@ def sf_variation_weights(leptons: Leptons, electron_rel: float, muon_rel: float)
     return (1.0 + electron_rel) ** n_e * (1.0 + muon_rel) ** n_mu
 
 
-def dataset_role(dataset: str, metadata: dict[str, Any]) -> str:
-    """signal / background / data: from the fileset metadata, else the notebook's name rule
-    (``data`` in the name → data, ``H125`` → signal, any other → background)."""
-    role = metadata.get("role")
-    if role is not None:
-        if role not in ("signal", "background", "data"):
-            raise ConfigurationError(f"dataset {dataset!r}: unknown role {role!r}")
-        return role
-    if "data" in dataset:
-        return "data"
-    return "signal" if "H125" in dataset else "background"
-
-
-class FourLeptonProcessor(processor.ProcessorABC):
+class FourLeptonProcessor(HzxProcessor):
     """Four-lepton selection, weights and histograms per dataset.
 
     Output per dataset:
@@ -166,8 +154,7 @@ class FourLeptonProcessor(processor.ProcessorABC):
         role, events read, chunks, entries per file (skipped files are added by the runner).
     """
 
-    def __init__(self, options: FourLeptonOptions | None = None):
-        self.options = options or FourLeptonOptions()
+    options_class = FourLeptonOptions
 
     # -- framework contract ------------------------------------------------------------------
     def required_branches(self) -> tuple[str, ...]:
@@ -181,7 +168,7 @@ class FourLeptonProcessor(processor.ProcessorABC):
 
     def validate_metadata(self, dataset: str, metadata: dict[str, Any]) -> None:
         """Before the run: a simulated dataset must carry what its normalisation needs."""
-        if dataset_role(dataset, metadata) != "data":
+        if (metadata.get("role") or self.infer_role(dataset)) != "data":
             meta = dict(metadata)
             if self.options.lumi_fb is not None:
                 meta["lumi_fb"] = self.options.lumi_fb
@@ -209,22 +196,18 @@ class FourLeptonProcessor(processor.ProcessorABC):
                                     storage=hist.storage.Weight()),
         }
 
-    def _accumulator(self) -> dict:
-        # Only mergeable values: strings would be concatenated chunk after chunk by coffea's
-        # accumulate, so the dataset's role is set once by the runner, not per chunk.
+    def infer_role(self, dataset: str) -> str:
+        """The notebook's name rule: ``data`` in the name → data, ``H125`` → signal, any other
+        → background."""
+        if "data" in dataset:
+            return "data"
+        return "signal" if "H125" in dataset else "background"
+
+    def accumulator(self, dataset: str, metadata: Mapping[str, Any]) -> dict[str, Any]:
         return {
             **self._histograms(),
             "cutflow": {cut: {"raw": 0, "weighted": 0.0} for cut in self.options.cut_names},
-            "metadata": {"events_read": 0, "chunks": 0, "entries_by_file": {}},
         }
-
-    def dataset_role(self, dataset: str, metadata: dict[str, Any]) -> str:
-        return dataset_role(dataset, metadata)
-
-    def empty_output(self, dataset: str, metadata: dict[str, Any] | None = None) -> dict:
-        out = self._accumulator()
-        out["metadata"]["role"] = dataset_role(dataset, metadata or {})
-        return out
 
     # -- the analysis --------------------------------------------------------------------------
     def event_weights(self, events: ak.Array, dataset: str, role: str) -> np.ndarray:
@@ -240,13 +223,10 @@ class FourLeptonProcessor(processor.ProcessorABC):
             weight = weight * ak.to_numpy(events[name]).astype(np.float64)
         return weight
 
-    def process(self, events: ak.Array) -> dict:
+    def fill(self, events: ak.Array, out: dict[str, Any], metadata: Mapping[str, Any]) -> None:
         o = self.options
-        dataset = events.metadata["dataset"]
-        role = dataset_role(dataset, dict(events.metadata))
-        out = self._accumulator()
-        out["metadata"].update(events_read=len(events), chunks=1,
-                               entries_by_file={events.metadata["filename"]: len(events)})
+        dataset = metadata["dataset"]
+        role = metadata.get("role") or self.infer_role(dataset)
 
         leptons = leptons_gev(events, with_etcone20=o.apply_etcone20_isolation)
         weights = self.event_weights(events, dataset, role)
@@ -274,7 +254,6 @@ class FourLeptonProcessor(processor.ProcessorABC):
         out["lepton_eta"].fill(rank=rank, eta=leptons.eta[index], weight=np.repeat(w, 4))
         if o.systematics:
             self._fill_variations(out["m4l_syst"], events, leptons, weights, passed, m4l, role)
-        return {dataset: out}
 
     def cuts(self, leptons: Leptons, events: ak.Array) -> list[tuple[str, np.ndarray]]:
         """The cuts after ``all``, in order, as (name, per-event mask) — not yet cumulative."""
@@ -314,6 +293,3 @@ class FourLeptonProcessor(processor.ProcessorABC):
             h.fill(syst=f"lumi_{suffix}", m4l=m4l, weight=w * (1.0 + sign * o.lumi_rel))
             xsec_rel = float(events.metadata.get("xsec_rel") or o.xsec_rel)
             h.fill(syst=f"xsec_{suffix}", m4l=m4l, weight=w * (1.0 + sign * xsec_rel))
-
-    def postprocess(self, accumulator: dict) -> dict:
-        return accumulator

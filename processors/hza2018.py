@@ -14,9 +14,11 @@ from typing import Any
 import awkward as ak
 import hist
 import numpy as np
-from coffea.processor import ProcessorABC
+from collections.abc import Mapping
+
 
 from hzx.errors import ConfigurationError
+from hzx.processors.base import HzxProcessor
 from hzx.processors.delphes import require_collections, to_float64
 
 Z_MASS = 91.1876  # GeV, the study's reference mass for the Z candidate
@@ -215,31 +217,27 @@ def _new_histogram(name: str) -> hist.Hist:
                      storage=hist.storage.Weight(), name=name)
 
 
-class HZa2018Processor(ProcessorABC):
+class HZa2018Processor(HzxProcessor):
     """HZa2018 on Delphes events: the spec's histograms and cutflow per dataset."""
 
-    def __init__(self, options: HZa2018Options | None = None):
-        self.options = options or HZa2018Options()
+    options_class = HZa2018Options
 
-    def required_branches(self) -> list[str]:
+    def required_branches(self) -> tuple[str, ...]:
         """Branches every input needs: jet, muon and electron kinematics (and charges)."""
         out = [f"Jet/Jet.{f}" for f in ("PT", "Eta", "Phi", "Mass")]
         for c in ("Muon", "Electron"):
             out += [f"{c}/{c}.{f}" for f in ("PT", "Eta", "Phi", "Charge")]
         if self.options.use_event_weight:
             out.append("Event/Event.Weight")
-        return out
+        return tuple(out)
 
-    def empty_output(self, dataset: str, metadata: dict[str, Any] | None = None) -> dict[str, Any]:
+    def accumulator(self, dataset: str, metadata: Mapping[str, Any]) -> dict[str, Any]:
         out: dict[str, Any] = {name: _new_histogram(name) for name in HISTOGRAMS}
         out["cutflow"] = {cut: {"raw": 0, "weighted": 0.0, "sumw2": 0.0} for cut in CUTS}
         out["entries"] = {name: 0 for name in HISTOGRAMS}  # fills per histogram (a TH1's fEntries)
-        out["metadata"] = {"events_read": 0, "chunks": 0, "entries_by_file": {},
-                           "role": (metadata or {}).get("role")}
         return out
 
-    def process(self, events: Any) -> dict[str, Any]:
-        dataset = events.metadata["dataset"]
+    def fill(self, events: Any, out: dict[str, Any], metadata: Mapping[str, Any]) -> None:
         require_collections(events, ("Jet", "Muon", "Electron"), "the HZa2018 selection")
         n = len(events)
         if self.options.use_event_weight:
@@ -249,7 +247,6 @@ class HZa2018Processor(ProcessorABC):
         else:
             weight = np.ones(n)
         sel = hza2018_selection(events.Jet, events.Muon, events.Electron, self.options)
-        out = self.empty_output(dataset, dict(events.metadata))
         cuts = sel["cuts"]
         for cut in CUTS:
             out["cutflow"][cut] = {"raw": int(cuts[cut].sum()),
@@ -276,10 +273,3 @@ class HZa2018Processor(ProcessorABC):
         fill("hist_mllj", sel["mllj"], cuts["SR"])
         j1_mass = ak.to_numpy(ak.fill_none(ak.firsts(jets.mass, axis=1), np.nan))
         fill("hist_jet1mass", j1_mass, cuts["SR"])
-
-        out["metadata"] = {"events_read": n, "chunks": 1,
-                           "entries_by_file": {events.metadata["filename"]: n}}  # role: set once by the runner
-        return {dataset: out}
-
-    def postprocess(self, accumulator: Any) -> Any:
-        return accumulator

@@ -21,15 +21,14 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import awkward as ak
 import hist
 import numpy as np
-from coffea.processor import ProcessorABC
-
 from hzx.errors import ConfigurationError
+from hzx.processors.base import HzxProcessor
 from hzx.processors.delphes import (
     choose_track_collection,
     require_collections,
@@ -213,11 +212,10 @@ def _new_histogram(name: str) -> hist.Hist:
                      storage=hist.storage.Double(), name=f"obs_{name}")
 
 
-class TrackObservablesProcessor(ProcessorABC):
+class TrackObservablesProcessor(HzxProcessor):
     """The seven track observables of every (selected) jet, truth labels and training columns."""
 
-    def __init__(self, options: TrackObservablesOptions | None = None):
-        self.options = options or TrackObservablesOptions()
+    options_class = TrackObservablesOptions
 
     @property
     def columns_on_disk(self) -> bool:
@@ -245,7 +243,7 @@ class TrackObservablesProcessor(ProcessorABC):
                                      "another with --set columns_dir=DIR")
         return processor
 
-    def required_branches(self) -> list[str]:
+    def required_branches(self) -> tuple[str, ...]:
         """Jet kinematics and the truth record; the track collection (Track or EFlowTrack) is
         checked per chunk, since either will do."""
         jet = self.options.jet_collection
@@ -255,15 +253,13 @@ class TrackObservablesProcessor(ProcessorABC):
             from hzx.processors.hza2018 import HZa2018Processor
 
             out += [b for b in HZa2018Processor().required_branches() if b not in out]
-        return out
+        return tuple(out)
 
-    def empty_output(self, dataset: str, metadata: dict[str, Any] | None = None) -> dict[str, Any]:
+    def accumulator(self, dataset: str, metadata: Mapping[str, Any]) -> dict[str, Any]:
         out: dict[str, Any] = {f"obs_{n}": _new_histogram(n) for n in OBSERVABLE_NAMES}
         out["cutflow"] = {c: {"raw": 0, "weighted": 0.0}
                           for c in ("events", "events_selected", "jets", "jets_selected")}
         out["columns"] = {"chunks": [], "files": []}
-        out["metadata"] = {"events_read": 0, "chunks": 0, "entries_by_file": {},
-                           "role": (metadata or {}).get("role")}
         return out
 
     # -- pieces ---------------------------------------------------------------------------------
@@ -317,13 +313,12 @@ class TrackObservablesProcessor(ProcessorABC):
                                        o.observable_radius)
         return observables_matrix(values), lambda: flat_tracks
 
-    def process(self, events: Any) -> dict[str, Any]:
+    def fill(self, events: Any, out: dict[str, Any], metadata: Mapping[str, Any]) -> None:
         o = self.options
-        dataset = events.metadata["dataset"]
-        filename = events.metadata["filename"]
+        dataset = metadata["dataset"]
+        filename = metadata["filename"]
         require_collections(events, (o.jet_collection, "Particle"), "the track observables")
         track_name = choose_track_collection(events, o.track_collection)
-        out = self.empty_output(dataset, dict(events.metadata))
 
         jets, event_mask = self.select_jets(events)
         entry_start = int(events.metadata.get("entrystart", 0))
@@ -387,10 +382,7 @@ class TrackObservablesProcessor(ProcessorABC):
                 out["columns"]["files"].append(write_chunk(o.columns_dir, chunk))
             else:
                 out["columns"]["chunks"].append(chunk)
-        out["metadata"] = {"events_read": len(events), "chunks": 1,
-                           "entries_by_file": {filename: len(events)},
-                           "track_collections": {track_name}}  # role: set once by the runner
-        return {dataset: out}
+        out["metadata"]["track_collections"] = {track_name}
 
     def constituents(self, events: Any, jets: ak.Array, track_name: str) -> ak.Array:
         """Per-jet constituents ``[jet][object]``: particle-flow-like objects within ``r_assoc``
@@ -401,9 +393,6 @@ class TrackObservablesProcessor(ProcessorABC):
         inside = pairs.c[dr < self.options.r_assoc]
         inside = inside[ak.argsort(inside.pt, axis=-1, ascending=False, stable=True)]
         return ak.flatten(inside[:, :, : self.options.max_constituents], axis=1)
-
-    def postprocess(self, accumulator: Any) -> Any:
-        return accumulator
 
 
 #: Fileset metadata keys of a signal sample's resonance mass (GeV), in order of preference.

@@ -15,9 +15,11 @@ from typing import Any
 import awkward as ak
 import hist
 import numpy as np
-from coffea.processor import ProcessorABC
+from collections.abc import Mapping
+
 
 from hzx.errors import ConfigurationError
+from hzx.processors.base import HzxProcessor
 from hzx.processors.delphes import require_collections, to_float64
 
 #: Resonances of the truth study: PDG id → (short name, label, mass range in GeV).
@@ -60,29 +62,20 @@ def last_copy_mask(pid: ak.Array, first_daughter: ak.Array) -> ak.Array:
     return ~(valid & (daughter_pid == pid))
 
 
-def histogram_names() -> list[str]:
-    names = ["z_mass"]
-    for pid, (short, _, _) in RESONANCES.items():
-        if pid != 23:
-            names += [f"{short}_mass", f"{short}_pt", f"{short}_eta"]
-    return [*names, "leading_jet_pt", "leading_jet_mass", "leading_muon_pt"]
-
-
 def _hist(name: str, bins: int, low: float, high: float, label: str) -> hist.Hist:
     return hist.Hist(hist.axis.Regular(bins, low, high, name="x", label=label),
                      storage=hist.storage.Double(), name=name)
 
 
-class TruthProcessor(ProcessorABC):
+class TruthProcessor(HzxProcessor):
     """Truth Z, η_c, J/ψ and a kinematics, leading jet and muon, per dataset."""
 
-    def __init__(self, options: TruthOptions | None = None):
-        self.options = options or TruthOptions()
+    options_class = TruthOptions
 
-    def required_branches(self) -> list[str]:
-        return [f"Particle/Particle.{f}" for f in ("PID", "Status", "PT", "Eta", "Mass", "D1")]
+    def required_branches(self) -> tuple[str, ...]:
+        return tuple(f"Particle/Particle.{f}" for f in ("PID", "Status", "PT", "Eta", "Mass", "D1"))
 
-    def empty_output(self, dataset: str, metadata: dict[str, Any] | None = None) -> dict[str, Any]:
+    def accumulator(self, dataset: str, metadata: Mapping[str, Any]) -> dict[str, Any]:
         o = self.options
         out: dict[str, Any] = {}
         for pid, (short, label, (bins, low, high)) in RESONANCES.items():
@@ -97,14 +90,10 @@ class TruthProcessor(ProcessorABC):
                                        r"leading muon $p_T$ [GeV]")
         out["cutflow"] = {"events": {"raw": 0, "weighted": 0.0}}
         out["counts"] = {str(pid): 0 for pid in RESONANCES}
-        out["metadata"] = {"events_read": 0, "chunks": 0, "entries_by_file": {},
-                           "role": (metadata or {}).get("role")}
         return out
 
-    def process(self, events: Any) -> dict[str, Any]:
-        dataset = events.metadata["dataset"]
+    def fill(self, events: Any, out: dict[str, Any], metadata: Mapping[str, Any]) -> None:
         require_collections(events, ("Particle",), "the truth study")
-        out = self.empty_output(dataset, dict(events.metadata))
         p = events.Particle
         pid = p.PID
         keep = last_copy_mask(pid, p.D1) if self.options.copies == "last" else ak.ones_like(pid) > 0
@@ -127,9 +116,3 @@ class TruthProcessor(ProcessorABC):
                 x=ak.to_numpy(ak.flatten(to_float64(ak.max(events.Muon.PT, axis=1, keepdims=True)),
                                          axis=None)))
         out["cutflow"] = {"events": {"raw": len(events), "weighted": float(len(events))}}
-        out["metadata"] = {"events_read": len(events), "chunks": 1,
-                           "entries_by_file": {events.metadata["filename"]: len(events)}}  # role: set once by the runner
-        return {dataset: out}
-
-    def postprocess(self, accumulator: Any) -> Any:
-        return accumulator
