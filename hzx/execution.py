@@ -318,11 +318,17 @@ class RunOptions:
             raise ConfigurationError(f"maxchunks must be ≥ 1 or None, got {self.maxchunks}")
 
 
-def normalise_fileset(fileset: Mapping[str, Any], treename: str) -> dict[str, dict[str, Any]]:
+def normalise_fileset(fileset: Mapping[str, Any], treename: str,
+                      processor_instance: Any = None) -> dict[str, dict[str, Any]]:
     """Bring a coffea fileset to ``{dataset: {"files": {path: tree}, "metadata": {...}}}``.
 
-    Accepts a list of paths per dataset, a ``{path: tree}`` mapping, or the full form.
+    Accepts a list of paths per dataset, a ``{path: tree}`` mapping, or the full form. With a
+    processor, each dataset's role is resolved here, once: the metadata's ``role`` (one of
+    :data:`~hzx.processors.base.ROLES`), else ``processor_instance.infer_role(dataset)``; it is
+    stored in ``metadata["role"]`` (left out when neither gives one).
     """
+    from hzx.processors.base import ROLES
+
     if not isinstance(fileset, Mapping) or not fileset:
         raise ConfigurationError("the fileset is empty or not a mapping of dataset → files")
     out: dict[str, dict[str, Any]] = {}
@@ -345,6 +351,14 @@ def normalise_fileset(fileset: Mapping[str, Any], treename: str) -> dict[str, di
             files = {str(path): treename for path in files}
         if not files:
             raise ConfigurationError(f"dataset {dataset!r} has no files")
+        role = metadata.get("role")
+        if role is not None and role not in ROLES:
+            raise ConfigurationError(f"dataset {dataset!r}: role {role!r} is not one of "
+                                     f"{', '.join(ROLES)}")
+        if role is None and processor_instance is not None:
+            role = processor_instance.infer_role(str(dataset))
+        if role is not None:
+            metadata["role"] = role
         out[str(dataset)] = {"files": files, "metadata": metadata}
     return out
 
@@ -419,15 +433,9 @@ def preflight(
 
 
 def processor_key(processor_instance: Any) -> str:
-    """Digest of a processor's class and options: checkpoints of another configuration never mix."""
-    from hzx.provenance import digest
-
-    custom = getattr(processor_instance, "checkpoint_key", None)
-    if custom is not None:
-        return str(custom)
-    cls = type(processor_instance)
-    return digest({"processor": f"{cls.__module__}.{cls.__qualname__}",
-                   "options": getattr(processor_instance, "options", None)})[:20]
+    """Digest of a processor's class and options (its :attr:`~hzx.processors.base.HzxProcessor.
+    checkpoint_key`): checkpoints of another configuration never mix."""
+    return str(processor_instance.checkpoint_key)
 
 
 def _checkpointer_class():
@@ -515,9 +523,10 @@ def _coffea_executor(options: ExecutorOptions, client: Any):
     from coffea import processor
 
     if options.executor == "iterative":
-        return processor.IterativeExecutor(status=options.progress)
+        return processor.IterativeExecutor(status=options.progress, retries=options.retries)
     if options.executor == "futures":
-        return processor.FuturesExecutor(workers=options.workers, status=options.progress)
+        return processor.FuturesExecutor(workers=options.workers, status=options.progress,
+                                         retries=options.retries)
     return processor.DaskExecutor(client=client, status=options.progress,
                                   retries=options.retries)
 
@@ -548,12 +557,10 @@ def run_processor(
 
     executor = executor or ExecutorOptions()
     run = run or RunOptions()
-    fileset = normalise_fileset(fileset, treename)
-    branches = tuple(getattr(processor_instance, "required_branches", lambda: ())())
-    validate = getattr(processor_instance, "validate_metadata", None)
-    if validate is not None:  # e.g. normalisation of simulated samples: fail before any work
-        for dataset, entry in fileset.items():
-            validate(dataset, entry["metadata"])
+    fileset = normalise_fileset(fileset, treename, processor_instance)  # roles resolved here
+    branches = tuple(processor_instance.required_branches())
+    for dataset, entry in fileset.items():  # e.g. normalisation of simulation: before any work
+        processor_instance.validate_metadata(dataset, entry["metadata"])
 
     with contextlib.ExitStack() as stack:
         if executor.uses_dask and client is None:
@@ -612,9 +619,7 @@ def run_processor(
             output[dataset] = processor_instance.empty_output(dataset, entry["metadata"])
         meta = output[dataset].setdefault("metadata", {})
         # set once here: per-chunk strings would be concatenated by coffea's accumulate
-        role_of = getattr(processor_instance, "dataset_role", None)
-        meta["role"] = role_of(dataset, entry["metadata"]) if role_of else \
-            entry["metadata"].get("role")
+        meta["role"] = entry["metadata"].get("role")
         skipped = list(bad.get(dataset, []))
         if run.maxchunks is None:
             processed = meta.get("entries_by_file", {})
@@ -649,7 +654,7 @@ def run_processor(
         "run",
         summary=summary,
         processor=type(processor_instance).__name__,
-        processor_options=getattr(processor_instance, "options", None),
+        processor_options=processor_instance.options,
         fileset=fileset,
         fileset_digest=digest(fileset),
         executor=executor,
