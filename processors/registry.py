@@ -1,18 +1,12 @@
 """Named processors of ``hzx run NAME``: where each lives, which tree and schema it reads.
 
 Entries are import paths so that ``hzx --help`` imports nothing heavy. Every processor class
-takes one frozen options dataclass (``Processor(options)``, defaults reproduce the seeds) and has:
-
-- ``options`` — that dataclass instance (stored in the output's provenance);
-- ``required_branches()`` — branches every input file must have (checked before the run);
-- ``empty_output(dataset, metadata)`` — the accumulator of a dataset with no events;
-- optionally ``validate_metadata(dataset, metadata)`` — raise before the run if a dataset's
-  fileset metadata is unusable (e.g. a simulated sample without cross-section);
-- ``process(events)`` returning ``{dataset: {..., "metadata": {"entries_by_file": {path: n}, …}}}``
-  with mergeable values only (numbers, hists, dicts, sets — coffea's ``accumulate`` would
-  concatenate strings chunk after chunk);
-- optionally ``dataset_role(dataset, metadata)``; the runner sets ``metadata["role"]`` from it (or
-  from the fileset metadata's ``role``) once, after the run.
+subclasses :class:`hzx.processors.base.HzxProcessor` (the contract: read its docstring): it sets
+``options_class`` (one frozen options dataclass; ``Processor(options)``, defaults reproduce the
+seeds) and implements ``accumulator(dataset, metadata)`` and ``fill(events, out, metadata)``;
+it may extend ``required_branches()``, ``validate_metadata(dataset, metadata)`` and
+``infer_role(dataset)``. The template ``process`` fills the bookkeeping metadata once; the runner
+resolves each dataset's role once (fileset metadata, else ``infer_role``) and writes it after the run.
 """
 
 from __future__ import annotations
