@@ -122,6 +122,14 @@ def read_fileset(path: str | Path) -> dict[str, Any]:
         raise InputFileError(str(path), f"not valid JSON ({err})") from err
     if not isinstance(fileset, dict) or not fileset:
         raise InputFileError(str(path), "a fileset is a non-empty JSON object of datasets")
+    if "dataset" in fileset and "files" in fileset:
+        raise InputFileError(str(path), "this is a generation manifest, not a fileset; make a "
+                             "fileset with `hzx samples fileset --manifest DIR`")
+    for name, entry in fileset.items():
+        files = entry.get("files") if isinstance(entry, dict) else entry
+        if not isinstance(files, dict | list | str):
+            raise InputFileError(str(path), f"dataset {name!r}: files must be a list or an "
+                                 f"object of paths, got {type(files).__name__}")
     return fileset
 
 

@@ -58,12 +58,27 @@ def main(argv: list[str] | None = None) -> int:
     except HzxError as err:
         print(f"hzx {args.verb}: error: {err}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # the reader went away (`hzx h5 inspect FILE | head`): stop quietly like other Unix tools
+        _silence_stdout()
+        return 141
     except KeyboardInterrupt as err:
         # one line, then exit 130 (128 + SIGINT); no tracebacks of workers shutting down
         _quiet_shutdown()
         message = str(err) if str(err) else "interrupted"
         print(f"hzx {args.verb}: {message}", file=sys.stderr, flush=True)
         return 130
+
+
+def _silence_stdout() -> None:
+    """After a broken pipe: point stdout at /dev/null so the final flush raises nothing."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 def _quiet_shutdown() -> None:

@@ -1,0 +1,44 @@
+"""Bad input at the command line: one stderr line naming the culprit, exit code 2, no traceback."""
+
+from __future__ import annotations
+
+import json
+
+from hzx.scripts.cli import main
+
+
+def _one_line_error(capsys, argv, culprit):
+    rc = main(argv)
+    err = capsys.readouterr().err.strip()
+    assert rc == 2
+    assert len(err.splitlines()) == 1, err
+    assert culprit in err
+    assert "Traceback" not in err
+    return err
+
+
+def test_generation_manifest_given_as_fileset(tmp_path, capsys):
+    manifest = tmp_path / "zz.manifest.json"
+    manifest.write_text(json.dumps({"dataset": "zz", "files": ["zz.root"], "process": "zz"}))
+    err = _one_line_error(capsys, ["run", "fourlep", "--fileset", str(manifest),
+                                   "--out", str(tmp_path / "o.coffea"), "--executor",
+                                   "iterative"], str(manifest))
+    assert "generation manifest" in err
+    assert "hzx samples fileset --manifest DIR" in err
+
+
+def test_files_not_a_list(tmp_path, capsys):
+    fileset = tmp_path / "f.json"
+    fileset.write_text(json.dumps({"data_A": {"files": 5}}))
+    err = _one_line_error(capsys, ["run", "fourlep", "--fileset", str(fileset),
+                                   "--out", str(tmp_path / "o.coffea"), "--executor",
+                                   "iterative"], "data_A")
+    assert "files must be" in err
+
+
+def test_out_is_an_existing_folder(tmp_path, capsys):
+    fileset = tmp_path / "f.json"
+    fileset.write_text(json.dumps({"data_A": {"files": {"x.root": "mini"}}}))
+    err = _one_line_error(capsys, ["run", "fourlep", "--fileset", str(fileset),
+                                   "--out", str(tmp_path), "--executor", "iterative"], "--out")
+    assert "is a folder" in err
