@@ -38,5 +38,18 @@ def weight_from_metadata(metadata: Mapping, dataset: str = "?") -> float:
             f"simulated dataset {dataset!r} has no {', '.join(missing)} in its fileset metadata; "
             "build the fileset with `hzx samples fileset` or add them by hand"
         )
-    return xsec_weight(float(metadata["xsec_pb"]), float(metadata["sumw"]),
-                       float(metadata["lumi_fb"]), float(metadata.get("red_eff") or 1.0))
+    values = {}
+    for key in ("xsec_pb", "sumw", "lumi_fb", "red_eff"):
+        raw = (metadata.get(key) or 1.0) if key == "red_eff" else metadata[key]
+        try:
+            values[key] = float(raw if raw is not None else 1.0)
+        except (TypeError, ValueError):
+            raise ConfigurationError(f"dataset {dataset!r}: {key} = {raw!r} in its fileset "
+                                     "metadata is not a number") from None
+    if values["lumi_fb"] <= 0:
+        raise ConfigurationError(f"dataset {dataset!r}: lumi_fb must be > 0, "
+                                 f"got {values['lumi_fb']:g}")
+    try:
+        return xsec_weight(values["xsec_pb"], values["sumw"], values["lumi_fb"], values["red_eff"])
+    except ConfigurationError as err:
+        raise ConfigurationError(f"dataset {dataset!r}: {err}") from None

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from hzx.scripts.cli import main
 
 
@@ -42,3 +44,17 @@ def test_out_is_an_existing_folder(tmp_path, capsys):
     err = _one_line_error(capsys, ["run", "fourlep", "--fileset", str(fileset),
                                    "--out", str(tmp_path), "--executor", "iterative"], "--out")
     assert "is a folder" in err
+
+
+@pytest.mark.parametrize(("key", "value", "message"), [
+    ("xsec_pb", "abc", "xsec_pb = 'abc'"), ("sumw", 0, "sumw > 0"),
+    ("lumi_fb", -3, "lumi_fb must be > 0"),
+])
+def test_bad_normalisation_metadata_names_dataset(key, value, message):
+    from hzx.errors import ConfigurationError
+    from hzx.samples.normalisation import weight_from_metadata
+
+    metadata = {"xsec_pb": 1.5, "sumw": 10.0, "lumi_fb": 10.0, key: value}
+    with pytest.raises(ConfigurationError) as info:
+        weight_from_metadata(metadata, "mc_zz")
+    assert "mc_zz" in str(info.value) and message in str(info.value)
