@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 
 #: plot kind → module of hzx.plotting with ``plot_output(output, outdir, **kwargs)``
@@ -12,6 +13,52 @@ KINDS = {
     "truth": "hzx.plotting.truth",
     "compare": "hzx.plotting.compare",
 }
+
+
+@dataclasses.dataclass(frozen=True)
+class FourLeptonPlotOptions:
+    """``hzx plot fourlep --set``: luminosity label (fb⁻¹) and y-axis maximum (events)."""
+
+    lumi_fb: float | None = None
+    ymax: float | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class HZa2018PlotOptions:
+    """``hzx plot hza2018 --set`` (see :func:`hzx.plotting.hza2018.plot_output`)."""
+
+    log: bool = False
+    norm: str = "auto"
+    lumi_fb: float | None = None
+    xrange: str = "auto"
+    signal_scale: float = 1.0
+
+
+@dataclasses.dataclass(frozen=True)
+class TruthPlotOptions:
+    """``hzx plot truth --set`` (see :func:`hzx.plotting.truth.plot_output`)."""
+
+    density: bool | None = None
+    histograms: str | None = None
+    norm: str = "auto"
+    lumi_fb: float | None = None
+    xrange: str = "auto"
+
+
+@dataclasses.dataclass(frozen=True)
+class ComparePlotOptions:
+    """``hzx plot compare --set`` (see :func:`hzx.plotting.compare.plot_output`)."""
+
+    histogram: str = "leading_muon_pt"
+    dataset: str | None = None
+    reference_key: str | None = None
+    normalise: bool = True
+    label: str | None = None
+
+
+#: plot kind → the dataclass typing its ``--set`` options
+PLOT_OPTIONS = {"fourlep": FourLeptonPlotOptions, "hza2018": HZa2018PlotOptions,
+                "truth": TruthPlotOptions, "compare": ComparePlotOptions}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -37,22 +84,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _plot(args: argparse.Namespace) -> int:
-    import matplotlib
-
-    matplotlib.use("Agg")  # files only: the CLI never opens a window
     from hzx.errors import ConfigurationError
     from hzx.io import load_output
+    from hzx.options import parse_assignments
 
     try:
         module = importlib.import_module(KINDS[args.kind])
     except ModuleNotFoundError as err:
         raise ConfigurationError(f"plot kind {args.kind!r} is not available ({err})") from err
-    kwargs = {}
-    for text in args.options or []:
-        key, sep, value = text.partition("=")
-        if not sep:
-            raise ConfigurationError(f"bad plot option {text!r}: use KEY=VALUE")
-        kwargs[key.strip()] = value
+    # typed and checked before any output is read: a wrong key or value is one line, exit 2
+    kwargs = parse_assignments(PLOT_OPTIONS[args.kind], args.options,
+                               source=f"--set of hzx plot {args.kind}")
     if args.reference:
         kwargs["reference"] = args.reference
     if args.norm:
@@ -64,6 +106,12 @@ def _plot(args: argparse.Namespace) -> int:
     outputs = [load_output(p) for p in args.outputs]
     target = outputs[0] if len(outputs) == 1 else outputs
     paths = module.plot_output(target, args.out, **kwargs)
+    if not paths:
+        made_by = sorted({str((getattr(o, "provenance", None) or {}).get("processor", "?"))
+                          for o in outputs})
+        raise ConfigurationError(
+            f"{', '.join(args.outputs)}: nothing to draw as {args.kind!r} figures (output of "
+            f"{', '.join(made_by)}); pick the plot kind of that processor")
     for path in paths:
         print(f"wrote {path}")
     return 0

@@ -58,3 +58,30 @@ def test_bad_normalisation_metadata_names_dataset(key, value, message):
     with pytest.raises(ConfigurationError) as info:
         weight_from_metadata(metadata, "mc_zz")
     assert "mc_zz" in str(info.value) and message in str(info.value)
+
+
+@pytest.fixture(scope="module")
+def fourlep_output(opendata_dir, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("badplot")
+    fileset = tmp / "fileset.json"
+    assert main(["samples", "fileset", "--location", str(opendata_dir), "--out", str(fileset)]) == 0
+    out = tmp / "fourlep.coffea"
+    assert main(["run", "fourlep", "--fileset", str(fileset), "--out", str(out),
+                 "--executor", "iterative", "--no-progress"]) == 0
+    return out
+
+
+@pytest.mark.parametrize(("assignment", "culprit"), [("ymax=abc", "ymax"),
+                                                     ("bogus=1", "bogus")])
+def test_plot_option_of_wrong_type_or_unknown(fourlep_output, tmp_path, capsys, assignment,
+                                               culprit):
+    err = _one_line_error(capsys, ["plot", "fourlep", str(fourlep_output), "--out",
+                                   str(tmp_path), "--set", assignment], culprit)
+    assert "--set of hzx plot fourlep" in err
+    assert not any(tmp_path.iterdir())  # rejected before any figure
+
+
+def test_plot_kind_that_does_not_match_the_output(fourlep_output, tmp_path, capsys):
+    err = _one_line_error(capsys, ["plot", "truth", str(fourlep_output), "--out",
+                                   str(tmp_path / "t")], str(fourlep_output))
+    assert "FourLeptonProcessor" in err
