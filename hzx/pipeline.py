@@ -281,6 +281,7 @@ def _fit(output_path: str, toys: int, seed: int) -> Callable[[Path], dict]:
         # at s_s = s_b = 1, so the demo scans around 1
         scans = ScanConfig(s_s_range=(0.1, 3.0), s_b_range=(0.6, 1.4), grid_s_s=(0.1, 3.0),
                            grid_s_b=(0.6, 1.4)) if pseudo else ScanConfig()
+        scans = dataclasses.replace(scans, **_contour_grid(model, data, scans))
         config = StudyConfig(seed=seed, scans=scans,
                              gof=dataclasses.replace(GofConfig(), n_toys=toys),
                              coverage=dataclasses.replace(CoverageConfig(), n_toys=toys))
@@ -291,11 +292,30 @@ def _fit(output_path: str, toys: int, seed: int) -> Callable[[Path], dict]:
         write_report(report, folder / "fit_report.json")
         paths = make_plots(result, folder, formats=("png",))
         summary = summary_lines(report)
+        if pseudo:
+            summary.insert(0, "pseudo-data generated with s_s = s_b = 1 (the truth of this fit)")
         if len(empty):
             summary.append(f"m4l bins without simulated events, left out: {empty.tolist()}")
         return {"report": str(folder / "fit_report.json"), "summary": summary,
                 "figures": [str(p) for p in paths]}
     return work
+
+
+def _contour_grid(model: Any, data: Any, scans: Any, width: float = 3.5) -> dict[str, Any]:
+    """2-D grid ranges wide enough for the Δχ² = 5.99 contour (±2.45σ) to close inside: the
+    configured range widened to best fit ± ``width`` σ (Hessian errors of the 2-D fit)."""
+    from hzx.fitting.fits import fit
+
+    best = fit(model, data)
+    out: dict[str, Any] = {}
+    for key, name in (("grid_s_s", "s_s"), ("grid_s_b", "s_b")):
+        i = best.parameters.index(name)
+        centre, sigma = float(best.values[i]), float(best.errors[i])
+        if not (np.isfinite(centre) and np.isfinite(sigma)) or sigma <= 0:
+            continue
+        lo, hi = getattr(scans, key)
+        out[key] = (max(min(lo, centre - width * sigma), 1e-3), max(hi, centre + width * sigma))
+    return out
 
 
 def run_fourlep_study(pipe: Pipeline) -> None:
