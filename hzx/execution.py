@@ -126,7 +126,12 @@ def _dask_client(options: ExecutorOptions) -> Iterator[Any]:
             from hzx.clusters import load_settings, tls_security
 
             security = tls_security(load_settings("tls", options.cluster_config))
-        client = Client(options.scheduler, timeout="30s", security=security)
+        _check_reachable(options.scheduler)
+        try:
+            client = Client(options.scheduler, timeout="30s", security=security)
+        except OSError as err:
+            raise ConfigurationError(
+                f"scheduler {options.scheduler}: no Dask scheduler answers ({err})") from None
         try:
             yield client
         finally:
@@ -144,6 +149,29 @@ def _dask_client(options: ExecutorOptions) -> Iterator[Any]:
     finally:
         client.close()
         cluster.close()
+
+
+def _check_reachable(address: str, timeout_s: float = 5.0) -> None:
+    """Fail in seconds, naming the address, when nothing listens at a scheduler's host:port
+    (``distributed.Client`` would wait its whole timeout and raise a bare OSError)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    try:
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        host, port = None, None
+    if not host or not port:
+        raise ConfigurationError(f"scheduler {address!r}: expected tcp://HOST:PORT or tls://HOST:PORT")
+    try:
+        with socket.create_connection((host, port), timeout=timeout_s):
+            pass
+    except OSError as err:
+        raise ConfigurationError(
+            f"scheduler {address}: nothing answers at {host}:{port} ({err.strerror or err}); "
+            "start a Dask scheduler there, or leave the scheduler out for a local cluster"
+        ) from None
 
 
 @contextlib.contextmanager

@@ -85,3 +85,21 @@ def test_plot_kind_that_does_not_match_the_output(fourlep_output, tmp_path, caps
     err = _one_line_error(capsys, ["plot", "truth", str(fourlep_output), "--out",
                                    str(tmp_path / "t")], str(fourlep_output))
     assert "FourLeptonProcessor" in err
+
+
+def test_unreachable_scheduler_fails_fast(tmp_path, capsys):
+    import socket
+    import time
+
+    with socket.socket() as s:  # a port nothing listens on: bound, never listening
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        fileset = tmp_path / "f.json"
+        fileset.write_text(json.dumps({"data_A": {"files": [str(tmp_path / "a.root")]}}))
+        started = time.perf_counter()
+        err = _one_line_error(capsys, ["run", "fourlep", "--fileset", str(fileset),
+                                       "--out", str(tmp_path / "o.coffea"), "--executor", "dask",
+                                       "--scheduler", f"tcp://127.0.0.1:{port}"],
+                              f"tcp://127.0.0.1:{port}")
+    assert time.perf_counter() - started < 20
+    assert "nothing answers" in err
