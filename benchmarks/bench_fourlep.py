@@ -6,7 +6,7 @@ events in all. Then, side by side in one run:
 
 - ``read floor``: uproot opens each chunk and reads and decompresses exactly the branches the
   processor needs (``FourLeptonProcessor.required_branches()``), nothing else;
-- ``processor (iterative)``: :func:`hzx.execution.run_processor` with the iterative executor
+- ``processor (iterative)``: :func:`hzx.runner.run_processor` with the iterative executor
   (after one warm-up run on one file: imports and compiled kernels load once per process);
 - ``processor (dask 1 worker)`` and ``(dask 2 workers)``: a real Dask ``LocalCluster``, timed
   warm (after the cluster started and ran once on one file; start-up is reported apart).
@@ -29,8 +29,8 @@ import awkward as ak
 import numpy as np
 import uproot
 
-from hzx.execution import ExecutorOptions, RunOptions, dask_client, run_processor
 from hzx.processors import AtlasOpenDataSchema, FourLeptonProcessor
+from hzx.runner import ExecutorOptions, RunOptions, dask_client, run_processor
 
 REPO = Path(__file__).resolve().parent.parent
 OPENDATA = REPO.parent / "shared" / "data" / "atlas-opendata-2020-4lep"

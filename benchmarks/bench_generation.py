@@ -28,8 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
 
-    from hzx.execution import ExecutorOptions
     from hzx.generation import generate
+    from hzx.runner import ExecutorOptions
 
     results: dict = {"process": args.process, "events": args.events,
                      "block_size": args.block_size}
@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         wall_1 = time.perf_counter() - t0
         # 1 and 2 Dask workers, each on a started cluster whose workers already generated a
         # small warm-up job (imports, Pythia's data files), so the ratio measures the work
-        from hzx.execution import dask_client
+        from hzx.runner import dask_client
 
         walls = {}
         for workers in (1, 2):

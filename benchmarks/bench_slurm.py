@@ -6,7 +6,7 @@ Open Data events of ../shared replicated into ``--files`` files of ``--events`` 
 
 1. Scale-up latency: from ``cluster.scale(jobs=n)`` (sbatch) until n workers have joined the
    scheduler, for n = 1 and then 2 more after scaling back to 0 (median of ``--repeat``).
-2. The 4-lepton processor through :func:`hzx.execution.run_processor` on a SLURMCluster of one
+2. The 4-lepton processor through :func:`hzx.runner.run_processor` on a SLURMCluster of one
    and of two one-core jobs (workers warm: each timed after a run on one file), with the
    iterative executor in this process for reference; the histograms must agree.
 
@@ -32,9 +32,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_fourlep import replicate  # the 4-lepton benchmark input
 
-from hzx import clusters
-from hzx.execution import ExecutorOptions, RunOptions, run_processor
 from hzx.processors import AtlasOpenDataSchema, FourLeptonProcessor
+from hzx.runner import ExecutorOptions, RunOptions, clusters, run_processor
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "benchmarks" / "results"

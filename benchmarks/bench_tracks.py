@@ -209,10 +209,10 @@ def generated_samples(n_events: int, workdir: Path) -> list[tuple[str, list[Path
 
 
 def bench_h5_memory(sizes: list[int], chunksize: int, workdir: Path) -> list[dict]:
-    from hzx.execution import ExecutorOptions, RunOptions, run_processor
     from hzx.nn.h5 import write_h5
     from hzx.processors.delphes import HzxDelphesSchema
     from hzx.processors.tracks import TrackObservablesProcessor
+    from hzx.runner import ExecutorOptions, RunOptions, run_processor
 
     base = make_events(sizes[0], seed=7)
     path = write_delphes(workdir / "h5bench.root", base)

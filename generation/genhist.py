@@ -314,9 +314,9 @@ def generator_histograms(process: str, *, events: int, seed: int, out: str | Pat
     ``options`` are :class:`~hzx.generation.processes.GenerationConfig` fields; the Z decays
     default to e, μ as the study's driver. Returns a summary (also ``summary.json`` in ``out``).
     """
-    from hzx.execution import ExecutorOptions, map_tasks
     from hzx.generation.jobs import BlockTask, block_seeds, make_config
     from hzx.generation.lhe import inspect_lhe, rewrite_higgs_id
+    from hzx.runner import ExecutorOptions, map_tasks
     from hzx.generation.processes import pythia_settings, validate
 
     if process != "hza":

@@ -24,7 +24,6 @@ from typing import Any
 import numpy as np
 
 from hzx.errors import ConfigurationError, InputFileError
-from hzx.execution import ExecutorOptions, map_tasks
 from hzx.generation.processes import (
     PROCESSES,
     SIGMA_GGH_N3LO_PB,
@@ -32,6 +31,7 @@ from hzx.generation.processes import (
     pythia_settings,
     validate,
 )
+from hzx.runner import ExecutorOptions, map_tasks
 
 MB_TO_PB = 1e9
 MANIFEST_SUFFIX = ".manifest.json"

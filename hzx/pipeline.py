@@ -34,8 +34,8 @@ from typing import Any
 
 import numpy as np
 
-from hzx.execution import ExecutorOptions
 from hzx.provenance import digest, provenance
+from hzx.runner import ExecutorOptions
 
 
 @dataclasses.dataclass(frozen=True)
@@ -167,10 +167,10 @@ def pseudo_data(expected: Any, seed: int) -> Any:
 
 def _fourlep(config: DemoConfig, gen_dirs: list[str]) -> Callable[[Path], dict]:
     def work(folder: Path) -> dict[str, Any]:
-        from hzx.execution import RunOptions, run_processor
         from hzx.generation.jobs import fileset_from_manifest
         from hzx.io import save_output
         from hzx.processors import AtlasOpenDataSchema, FourLeptonProcessor
+        from hzx.runner import RunOptions, run_processor
         from hzx.samples import build_fileset, samples_with_role
         from hzx.samples.catalogue import lumi_of
 
@@ -387,11 +387,11 @@ def _likelihood(output_path: str) -> Callable[[Path], dict]:
 def _delphes_run(name: str, gen_dirs: list[str], workers: int, **options: Any
                  ) -> Callable[[Path], dict]:
     def work(folder: Path) -> dict[str, Any]:
-        from hzx.execution import RunOptions, run_processor
         from hzx.generation.jobs import fileset_from_manifest
         from hzx.io import save_output
         from hzx.processors.registry import build
 
+        from hzx.runner import RunOptions, run_processor
         fileset: dict[str, Any] = {}
         for directory in gen_dirs:
             fileset.update(fileset_from_manifest(directory))

@@ -161,10 +161,10 @@ def convert(options: ConvertOptions, client: Any = None) -> dict[str, Any]:
 def _convert(options: ConvertOptions, files: list[str], names: dict[str, str],
              fileset: dict[str, Any], executor: str, columns_dir: str | None,
              client: Any) -> dict[str, Any]:
-    from hzx.execution import ExecutorOptions, RunOptions, run_processor
     from hzx.nn.h5 import dataset_roles, write_h5
     from hzx.processors.delphes import HzxDelphesSchema
     from hzx.processors.tracks import TrackObservablesOptions, TrackObservablesProcessor
+    from hzx.runner import ExecutorOptions, RunOptions, run_processor
 
     processor = TrackObservablesProcessor(TrackObservablesOptions(
         association=options.association, r_assoc=options.ghost_dr,

@@ -44,7 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from hzx import clusters
+    from hzx.runner import clusters
 
     overrides = clusters.parse_overrides(args.overrides)
     settings = clusters.load_settings(args.backend, args.config, overrides)

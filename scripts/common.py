@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from hzx.execution import EXECUTORS, ExecutorOptions
+from hzx.runner import EXECUTORS, ExecutorOptions
 
 
 class Interrupted(KeyboardInterrupt):

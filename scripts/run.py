@@ -76,9 +76,9 @@ def summarise(output) -> str:
 
 def _run(args: argparse.Namespace) -> int:
     from hzx.errors import ConfigurationError
-    from hzx.execution import RunOptions, run_processor
     from hzx.io import AnalysisOutput, save_output
     from hzx.processors.registry import build
+    from hzx.runner import RunOptions, run_processor
     from hzx.samples import read_fileset
 
     if args.root is not None and args.processor != "hza2018":
@@ -128,7 +128,7 @@ def interrupted_line(args: argparse.Namespace, processor, checkpoints: Path) -> 
     """One line after Ctrl-C: the chunks saved and the exact command that continues the run."""
     import shlex
 
-    from hzx.execution import checkpoint_files
+    from hzx.runner import checkpoint_files
 
     argv = list(getattr(args, "argv", None) or [])
     if not (args.checkpoint or args.resume):

@@ -10,8 +10,8 @@ import uproot
 from minitree import read_mini, write_mini
 
 from hzx.errors import ConfigurationError, InputFileError, UnknownSampleError
-from hzx.execution import ExecutorOptions, RunOptions, run_processor
 from hzx.processors import AtlasOpenDataSchema, FourLeptonOptions, FourLeptonProcessor
+from hzx.runner import ExecutorOptions, RunOptions, run_processor
 from hzx.scripts.cli import main
 
 

@@ -1,7 +1,7 @@
-"""Batch clusters (hzx.clusters, `hzx cluster`): settings, job scripts, TLS, lifecycle.
+"""Batch clusters (hzx.runner.clusters, `hzx cluster`): settings, job scripts, TLS, lifecycle.
 
 The expected job scripts are rendered here by dask-lxplus / dask-jobqueue themselves from the same
-parameters, written out independently of hzx.clusters.cluster_kwargs, and compared in full; the
+parameters, written out independently of hzx.runner.clusters.cluster_kwargs, and compared in full; the
 CERN directives are then checked one by one. No batch system is needed and nothing is submitted.
 """
 
@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from hzx import clusters
 from hzx.errors import ConfigurationError
+from hzx.runner import clusters
 
 HOST = "lxplus123.cern.ch"
 IMAGE = clusters.COFFEA_IMAGE
@@ -495,8 +495,8 @@ def test_lxplus_worker_command_joins_and_runs_chunks(condor_standin, opendata_di
     stand-in: the rendered worker command, started here, joins the scheduler and runs chunks."""
     import numpy as np
 
-    from hzx.execution import ExecutorOptions, RunOptions, run_processor
     from hzx.processors import AtlasOpenDataSchema, FourLeptonProcessor
+    from hzx.runner import ExecutorOptions, RunOptions, run_processor
 
     fileset = {name: {"files": {str(opendata_dir / f"{name}.4lep.root"): "mini"},
                       "metadata": {"role": "data"}} for name in ("data_A", "data_B")}

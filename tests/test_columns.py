@@ -18,7 +18,12 @@ import pytest
 from delphes_fixtures import make_events, write_delphes
 
 from hzx.errors import ConfigurationError
-from hzx.execution import (
+from hzx.io import load_output
+from hzx.nn.h5 import write_h5
+from hzx.processors.columns import ColumnFileError, chunk_relpath
+from hzx.processors.delphes import HzxDelphesSchema
+from hzx.processors.tracks import TrackObservablesOptions, TrackObservablesProcessor
+from hzx.runner import (
     ExecutorOptions,
     RunOptions,
     checkpoint_files,
@@ -26,11 +31,6 @@ from hzx.execution import (
     processor_key,
     run_processor,
 )
-from hzx.io import load_output
-from hzx.nn.h5 import write_h5
-from hzx.processors.columns import ColumnFileError, chunk_relpath
-from hzx.processors.delphes import HzxDelphesSchema
-from hzx.processors.tracks import TrackObservablesOptions, TrackObservablesProcessor
 from hzx.scripts.cli import main as cli
 
 

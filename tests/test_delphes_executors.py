@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 from delphes_fixtures import make_events, write_delphes
 
-from hzx.execution import ExecutorOptions, RunOptions, dask_client, run_processor
 from hzx.nn.h5 import write_h5
 from hzx.processors.delphes import HzxDelphesSchema
 from hzx.processors.hza2018 import HZa2018Processor
 from hzx.processors.tracks import TrackObservablesProcessor
 from hzx.processors.truth import TruthProcessor
+from hzx.runner import ExecutorOptions, RunOptions, dask_client, run_processor
 
 
 def _plain(acc):

@@ -16,11 +16,11 @@ from delphes_fixtures import (
     rel_close,
 )
 
-from hzx.execution import ExecutorOptions, RunOptions, run_processor
 from hzx.processors.delphes import HzxDelphesSchema
 from hzx.processors.hza2018 import CUTS, HZa2018Processor
 from hzx.processors.tracks import TrackObservablesProcessor
 from hzx.processors.truth import TruthProcessor
+from hzx.runner import ExecutorOptions, RunOptions, run_processor
 
 pytest.importorskip("pythia8mc")
 pytest.importorskip("fastjet")

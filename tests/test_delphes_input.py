@@ -19,12 +19,12 @@ from delphes_fixtures import (
 )
 
 from hzx.errors import InputFileError
-from hzx.execution import ExecutorOptions, RunOptions, run_processor
 from hzx.processors.delphes import HzxDelphesSchema, missing_optional_fields
 from hzx.processors.hza2018 import HZa2018Processor
 from hzx.processors.registry import build
 from hzx.processors.tracks import TrackObservablesProcessor
 from hzx.processors.truth import TruthProcessor
+from hzx.runner import ExecutorOptions, RunOptions, run_processor
 
 REAL = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "delphes" / \
     "eic-delphes-3.5-proton-gun.root"

@@ -14,9 +14,9 @@ import uproot
 from coffea.nanoevents import DelphesSchema, NanoEventsFactory
 from delphes_fixtures import make_events, write_delphes
 
-from hzx.execution import _check_file
 from hzx.generation.writers import DELPHES_LAYOUTS, delphes_branch_name, write_delphes_tree
 from hzx.processors.delphes import HzxDelphesSchema, canonical_keys, read_collections
+from hzx.runner.coffea_run import _check_file
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "delphes" / \
     "eic-delphes-3.5-proton-gun.root"
@@ -139,8 +139,8 @@ def test_field_names_match_a_real_delphes_35_file(toy_files):
 def generated(tmp_path_factory):
     pytest.importorskip("pythia8mc")
     pytest.importorskip("fastjet")
-    from hzx.execution import ExecutorOptions
     from hzx.generation import generate
+    from hzx.runner import ExecutorOptions
 
     out = tmp_path_factory.mktemp("gen-layout")
     options = {"ma": 2.0, "events": 30, "seed": 8, "block_size": 30, "shower_variations": "off",

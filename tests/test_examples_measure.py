@@ -15,9 +15,9 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 @pytest.fixture(scope="module")
 def real_output(opendata_dir, tmp_path_factory):
-    from hzx.execution import ExecutorOptions, RunOptions, run_processor
     from hzx.io import save_output
     from hzx.processors import AtlasOpenDataSchema, FourLeptonProcessor
+    from hzx.runner import ExecutorOptions, RunOptions, run_processor
     from hzx.samples import build_fileset
 
     tmp = tmp_path_factory.mktemp("examples")

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from minitree import make_events, read_mini, write_mini
 
-from hzx.execution import ExecutorOptions, RunOptions, run_processor
 from hzx.processors import AtlasOpenDataSchema, FourLeptonOptions, FourLeptonProcessor
+from hzx.runner import ExecutorOptions, RunOptions, run_processor
 from hzx.samples import build_fileset, xsec_weight
 
 QUIET = {"progress": False}

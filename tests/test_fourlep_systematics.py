@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from minitree import make_events, write_mc_folder, write_mini
 
-from hzx.execution import ExecutorOptions, RunOptions, run_processor
 from hzx.processors import AtlasOpenDataSchema, FourLeptonProcessor
+from hzx.runner import ExecutorOptions, RunOptions, run_processor
 from hzx.scripts.cli import main
 
 E = {"eta": 0.0, "charge": 1, "type": 11}

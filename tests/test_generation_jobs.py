@@ -10,9 +10,9 @@ import pytest
 import uproot
 
 from hzx.errors import ConfigurationError, InputFileError
-from hzx.execution import ExecutorOptions
 from hzx.generation import generate
 from hzx.generation.jobs import block_seeds
+from hzx.runner import ExecutorOptions
 
 LHE = Path(__file__).resolve().parents[2] / "shared" / "data" / "lhe"
 ITER = ExecutorOptions(executor="iterative", progress=False, retries=0)

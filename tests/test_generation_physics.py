@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import uproot
 
-from hzx.execution import ExecutorOptions
 from hzx.generation import fileset_from_manifest, generate
+from hzx.runner import ExecutorOptions
 
 pytestmark = pytest.mark.slow
 ITER = ExecutorOptions(executor="iterative", progress=False, retries=0)
@@ -164,9 +164,9 @@ def test_ggh4l_mini_tree_and_processor(tmp_path):
     fileset = fileset_from_manifest(tmp_path)
     meta = fileset[manifest.dataset]["metadata"]
     assert meta["sumw"] == 200 and meta["role"] == "signal" and meta["red_eff"] == 1.0
-    from hzx.execution import run_processor
     from hzx.processors.fourlep import FourLeptonOptions, FourLeptonProcessor
     from hzx.processors.schemas import AtlasOpenDataSchema
+    from hzx.runner import run_processor
 
     out = run_processor(FourLeptonProcessor(FourLeptonOptions()), fileset, treename="mini",
                         schema=AtlasOpenDataSchema, executor=ITER)

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from delphes_fixtures import make_events, write_delphes
 
-from hzx.execution import ExecutorOptions, RunOptions, run_processor
 from hzx.io import save_output
 from hzx.nn.h5 import inspect_h5, write_h5
 from hzx.processors.delphes import HzxDelphesSchema
 from hzx.processors.tracks import TrackObservablesProcessor
+from hzx.runner import ExecutorOptions, RunOptions, run_processor
 from hzx.samples.identity import deterministic_class_id
 from hzx.scripts.cli import main as cli
 

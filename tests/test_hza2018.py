@@ -7,9 +7,9 @@ import pytest
 from delphes_fixtures import make_events, read_events, ref_hza2018_event, write_delphes
 
 from hzx.errors import ConfigurationError
-from hzx.execution import ExecutorOptions, RunOptions, run_processor
 from hzx.processors.delphes import HzxDelphesSchema
 from hzx.processors.hza2018 import CUTS, HISTOGRAMS, HZa2018Options, HZa2018Processor
+from hzx.runner import ExecutorOptions, RunOptions, run_processor
 
 
 @pytest.fixture(scope="module")

@@ -11,11 +11,11 @@ import uproot
 from delphes_fixtures import make_events, read_events, ref_hza2018_event, write_delphes
 
 from hzx.errors import ConfigurationError
-from hzx.execution import ExecutorOptions, RunOptions, run_processor
 from hzx.io import load_output
 from hzx.processors.delphes import HzxDelphesSchema
 from hzx.processors.hza2018 import CUTS, HISTOGRAMS, HZa2018Options, HZa2018Processor
 from hzx.processors.hza2018_root import regions_table, root_paths, write_output
+from hzx.runner import ExecutorOptions, RunOptions, run_processor
 from hzx.scripts.cli import main
 
 #: addHistogram(...) of the study's HZa_2018.cxx: name → (bins, low, high)

@@ -25,7 +25,7 @@ PHYSICS = ("hzx.processors.fourlep_selection", "hzx.processors.atlas_objects",
            "hzx.processors.track_observables", "hzx.processors.track_kernels",
            "hzx.processors.ghost", "hzx.generation.delphes_modules", "hzx.fitting.statistics",
            "hzx.samples.normalisation", "hzx.samples.identity")
-RUN_MACHINERY = ("hzx.execution", "hzx.clusters", "distributed", "dask_jobqueue", "dask_lxplus")
+RUN_MACHINERY = ("hzx.runner", "distributed", "dask_jobqueue", "dask_lxplus")
 PRESENTATION = ("hzx.plotting", "matplotlib", "mplhep", "hzx.scripts", "tqdm")
 
 

@@ -12,7 +12,6 @@ import pytest
 from delphes_fixtures import make_events, write_delphes
 
 from hzx.errors import ConfigurationError
-from hzx.execution import ExecutorOptions, RunOptions, run_processor
 from hzx.io import save_output
 from hzx.plotting import hza2018 as hza_plots
 from hzx.plotting import truth as truth_plots
@@ -28,6 +27,7 @@ from hzx.plotting.conventions import (
 from hzx.processors.delphes import HzxDelphesSchema
 from hzx.processors.hza2018 import HZa2018Options, HZa2018Processor
 from hzx.processors.truth import TruthProcessor
+from hzx.runner import ExecutorOptions, RunOptions, run_processor
 from hzx.scripts.cli import main
 
 HZA = r"$H \rightarrow Za$"

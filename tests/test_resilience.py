@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 from minitree import weighted_replica
 
-from hzx.execution import (
+from hzx.processors import AtlasOpenDataSchema, FourLeptonProcessor
+from hzx.runner import (
     ExecutorOptions,
     RunOptions,
     checkpoint_files,
@@ -19,7 +20,6 @@ from hzx.execution import (
     processor_key,
     run_processor,
 )
-from hzx.processors import AtlasOpenDataSchema, FourLeptonProcessor
 
 MC_META = {"role": "background", "xsec_pb": 1.25, "sumw": 987.6, "red_eff": 1.0, "lumi_fb": 10.0}
 HISTS = ("m4l", "m4l_channel", "lepton_pt", "lepton_eta")
@@ -230,12 +230,12 @@ def test_ctrl_c_without_checkpoint_says_how_to_make_it_resumable():
 ])
 def test_out_checked_before_any_work(opendata_dir, tmp_path, capsys, monkeypatch, out, message):
     """An unusable --out fails at once: no file is opened, nothing is processed."""
-    import hzx.execution
+    import hzx.runner.coffea_run
     from hzx.scripts.cli import main
 
     (tmp_path / "file.txt").write_text("x")
     fileset = _data_fileset(opendata_dir, tmp_path)
-    monkeypatch.setattr(hzx.execution, "preflight",
+    monkeypatch.setattr(hzx.runner.coffea_run, "preflight",
                         lambda *a, **k: pytest.fail("work started before --out was checked"))
     code = main(["run", "fourlep", "--fileset", str(fileset), "--out", out.format(tmp=tmp_path),
                  "--executor", "iterative", "--no-progress"])

@@ -23,10 +23,9 @@ import numpy as np
 import pytest
 from delphes_fixtures import make_events, write_delphes
 
-from hzx import clusters
-from hzx.execution import ExecutorOptions, RunOptions, run_processor
 from hzx.io import load_output
 from hzx.processors import AtlasOpenDataSchema, FourLeptonProcessor
+from hzx.runner import ExecutorOptions, RunOptions, clusters, run_processor
 
 TESTS = Path(__file__).resolve().parent
 REPO = TESTS.parent

@@ -238,10 +238,10 @@ def test_convert_defaults_and_errors(tmp_path, capsys):
 
 
 def test_fileset_without_roles_is_inferred_and_reported(study_dir, tmp_path, capsys):
-    from hzx.execution import ExecutorOptions, RunOptions, run_processor
     from hzx.io import save_output
     from hzx.processors.delphes import HzxDelphesSchema
     from hzx.processors.tracks import TrackObservablesProcessor
+    from hzx.runner import ExecutorOptions, RunOptions, run_processor
 
     base, _ = study_dir
     fileset = {"ma1": [str(base / "delphes" / "delphes_output_HZA_mA1.00GeV.root")],
@@ -269,8 +269,8 @@ def test_generated_output_converts_with_the_studys_class_ids(tmp_path):
     the study read as 0): the study's rule reads its name back; convert and the fileset route
     (`hzx samples fileset --manifest` → `hzx run tracks` → `hzx h5`) give the same jets."""
     pytest.importorskip("pythia8mc")
-    from hzx.execution import ExecutorOptions
     from hzx.generation import generate
+    from hzx.runner import ExecutorOptions
     from hzx.samples.identity import deterministic_class_id
 
     generate("hza", events=40, seed=5, out=tmp_path / "gen", ma=0.5,

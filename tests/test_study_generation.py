@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from hzx.errors import ConfigurationError
-from hzx.execution import ExecutorOptions
 from hzx.generation.lhe import inspect_lhe
 from hzx.generation.processes import (
     STUDY_VARIATIONS,
@@ -19,6 +18,7 @@ from hzx.generation.processes import (
     uncertainty_band_settings,
     validate,
 )
+from hzx.runner import ExecutorOptions
 
 LHE = Path(__file__).resolve().parents[2] / "shared" / "data" / "lhe"
 MG5 = LHE / "madgraph-2.2.1-Z-mlm.lhe.gz"

@@ -23,7 +23,6 @@ from delphes_fixtures import (
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hzx.execution import ExecutorOptions, RunOptions, run_processor
 from hzx.processors.delphes import HzxDelphesSchema
 from hzx.processors.track_observables import (
     OBSERVABLE_NAMES,
@@ -32,6 +31,7 @@ from hzx.processors.track_observables import (
     observables_matrix,
 )
 from hzx.processors.tracks import TrackObservablesOptions, TrackObservablesProcessor
+from hzx.runner import ExecutorOptions, RunOptions, run_processor
 
 
 def columnar(jet: dict, tracks: list[dict]) -> list[float]:

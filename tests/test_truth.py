@@ -11,7 +11,6 @@ import yaml
 from delphes_fixtures import make_events, read_events, write_delphes
 
 from hzx.errors import ConfigurationError
-from hzx.execution import ExecutorOptions, RunOptions, run_processor
 from hzx.io import AnalysisOutput
 from hzx.plotting import compare as compare_plots
 from hzx.plotting import hza2018 as hza_plots
@@ -19,6 +18,7 @@ from hzx.plotting import truth as truth_plots
 from hzx.processors.delphes import HzxDelphesSchema
 from hzx.processors.hza2018 import HZa2018Processor
 from hzx.processors.truth import RESONANCES, TruthOptions, TruthProcessor
+from hzx.runner import ExecutorOptions, RunOptions, run_processor
 
 
 @pytest.fixture(scope="module")

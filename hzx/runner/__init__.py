@@ -1,0 +1,45 @@
+"""Run machinery: executors, the coffea run, batch clusters.
+
+- :mod:`hzx.runner.executors` — where work runs (:class:`ExecutorOptions`), Dask clients
+  (:func:`dask_client`), a parallel map of any function (:func:`map_tasks`);
+- :mod:`hzx.runner.coffea_run` — a processor over a fileset (:func:`run_processor`): inputs
+  checked, coffea's ``Runner``, outputs annotated, the run summarised;
+- :mod:`hzx.runner.clusters` — Dask workers as batch jobs (lxplus HTCondor, Slurm).
+
+Physics, processors and plotting never import this package; the command line and the demo
+pipeline do.
+"""
+
+from __future__ import annotations
+
+from hzx.runner.coffea_run import (
+    RunOptions,
+    checkpoint_files,
+    normalise_fileset,
+    preflight,
+    processor_key,
+    run_processor,
+)
+from hzx.runner.executors import (
+    DASK_EXECUTORS,
+    EXECUTORS,
+    ExecutorOptions,
+    TaskFailedError,
+    dask_client,
+    map_tasks,
+)
+
+__all__ = [
+    "DASK_EXECUTORS",
+    "EXECUTORS",
+    "ExecutorOptions",
+    "RunOptions",
+    "TaskFailedError",
+    "checkpoint_files",
+    "dask_client",
+    "map_tasks",
+    "normalise_fileset",
+    "preflight",
+    "processor_key",
+    "run_processor",
+]
