@@ -320,8 +320,8 @@ def generator_histograms(process: str, *, events: int, seed: int, out: str | Pat
     from hzx.generation.processes import pythia_settings, validate
 
     if process != "hza":
-        raise ConfigurationError(f"--dohist is the study's H → Z a histogram driver: hza only, "
-                                 f"not {process!r}")
+        raise ConfigurationError(f"generator_histograms is the study's H → Z a histogram "
+                                 f"driver: hza only, not {process!r}")
     options.setdefault("z_decays", "emu")
     options.setdefault("shower_variations", "off")  # commented out in the study's driver
     config = make_config(process, events=events, seed=seed, **options)

@@ -340,18 +340,18 @@ def validate(config: GenerationConfig) -> None:
     if config.process not in PROCESSES:
         raise ConfigurationError(
             f"unknown process {config.process!r}; choose one of {', '.join(PROCESSES)} "
-            "(hzx generate --list describes them)"
+            "(describe_processes() describes them)"
         )
     if isinstance(config.events, bool) or not isinstance(config.events, int) or (
             config.events < 1 and config.lhe is None):
-        raise ConfigurationError(f"--events must be a positive integer, got {config.events!r} "
-                                 "(with --lhe, 0 or less means every LHE event)")
+        raise ConfigurationError(f"events must be a positive integer, got {config.events!r} "
+                                 "(with lhe, 0 or less means every LHE event)")
     if isinstance(config.seed, bool) or not isinstance(config.seed, int) or config.seed < 0:
-        raise ConfigurationError(f"--seed must be an integer ≥ 0, got {config.seed!r}")
+        raise ConfigurationError(f"seed must be an integer ≥ 0, got {config.seed!r}")
     if not isinstance(config.block_size, int) or config.block_size < 1:
-        raise ConfigurationError(f"--block-size must be a positive integer, got {config.block_size!r}")
+        raise ConfigurationError(f"block_size must be a positive integer, got {config.block_size!r}")
     if not 0.05 <= config.jet_radius <= 2.0:
-        raise ConfigurationError(f"--jet-radius must be within 0.05–2.0, got {config.jet_radius}")
+        raise ConfigurationError(f"jet_radius must be within 0.05–2.0, got {config.jet_radius}")
     if config.z_decays is not None and config.z_decays not in Z_DECAYS:
         raise ConfigurationError(
             f"unknown Z decay mode {config.z_decays!r}; choose one of {', '.join(Z_DECAYS)}"
@@ -362,39 +362,39 @@ def validate(config: GenerationConfig) -> None:
     if config.pthat_min < 0 or config.mlm_qcut < 0:
         raise ConfigurationError("pthat_min and mlm_qcut must be ≥ 0")
     if config.shower_variations not in VARIATION_CHOICES:
-        raise ConfigurationError(f"--shower-variations {config.shower_variations!r}: choose one "
+        raise ConfigurationError(f"shower_variations {config.shower_variations!r}: choose one "
                                  f"of {', '.join(VARIATION_CHOICES)}")
     if config.matching not in MATCHING_CHOICES:
-        raise ConfigurationError(f"--matching {config.matching!r}: choose one of "
+        raise ConfigurationError(f"matching {config.matching!r}: choose one of "
                                  f"{', '.join(MATCHING_CHOICES)}")
     from hzx.generation.writers import DELPHES_LAYOUTS
 
     if config.delphes_layout not in DELPHES_LAYOUTS:
-        raise ConfigurationError(f"--delphes-layout {config.delphes_layout!r}: choose one of "
+        raise ConfigurationError(f"delphes_layout {config.delphes_layout!r}: choose one of "
                                  f"{', '.join(DELPHES_LAYOUTS)}")
     if config.mlm_qcut and config.matching != "mlm":
-        raise ConfigurationError("--qcut is the MLM matching scale: it needs --matching mlm")
+        raise ConfigurationError("mlm_qcut is the MLM merging scale (qCut): it needs matching 'mlm'")
     if config.matching == "mlm" and config.lhe is None:
-        raise ConfigurationError("--matching mlm needs a MadGraph MLM LHE file (--lhe)")
+        raise ConfigurationError("matching 'mlm' needs a MadGraph MLM LHE file (lhe)")
     if config.decay_to_lhef and config.definition.output != "delphes":
-        raise ConfigurationError(f"--decay-to-lhef: {config.process} writes mini trees; it "
+        raise ConfigurationError(f"decay_to_lhef: {config.process} writes mini trees; it "
                                  "applies to the Delphes-output processes")
     if config.k_factor is not None and not config.k_factor > 0:
         raise ConfigurationError(f"k_factor must be > 0, got {config.k_factor}")
     if config.ma is not None and config.process != "hza":
-        raise ConfigurationError(f"--ma applies to the hza process only, not {config.process!r}")
+        raise ConfigurationError(f"ma applies to the hza process only, not {config.process!r}")
     if config.process == "hza":
         m_a = config.m_a
         if not math.isfinite(m_a) or m_a <= 0:
-            raise ConfigurationError(f"--ma must be a positive mass in GeV, got {config.ma!r}")
+            raise ConfigurationError(f"ma must be a positive mass in GeV, got {config.ma!r}")
         limit = M_H_GEV - M_Z_GEV
         if m_a >= limit:
             raise ConfigurationError(
-                f"--ma {m_a} GeV: H → Z a needs m_a < m_H − m_Z = {limit:.1f} GeV")
+                f"ma = {m_a} GeV: H → Z a needs m_a < m_H − m_Z = {limit:.1f} GeV")
         threshold, products = lightest_open_decay_gev(36)
         if m_a * 0.9 <= threshold:  # the mass window reaches down to m_a − 100 Γ = 0.9 m_a
             raise ConfigurationError(
-                f"--ma {m_a} GeV is below the lightest open decay of a (36 → "
+                f"ma = {m_a} GeV is below the lightest open decay of a (36 → "
                 f"{' '.join(map(str, products))}, threshold {threshold:.4g} GeV, mass window "
                 f"down to 0.9 m_a)")
     if config.lhe is not None:
@@ -424,9 +424,9 @@ def validate(config: GenerationConfig) -> None:
             else:
                 what = "not made for matching (no ickkw = 1 in its run card)"
             raise ConfigurationError(
-                f"{config.lhe}: --matching mlm needs an MLM sample (ickkw = 1), but this is "
-                f"{what}; MLM would veto events by the wrong criterion. Shower it without "
-                "matching (the default, as the study's main_MG5Py8_Zjets.cc)")
+                f"{config.lhe}: matching 'mlm' needs an MLM sample (ickkw = 1), but this is "
+                f"{what}; MLM would veto events by the wrong criterion. Shower it with "
+                "matching 'none' (the default, as the study's main_MG5Py8_Zjets.cc)")
 
 
 def pythia_settings(config: GenerationConfig, lhe_path: str | None = None,

@@ -4,8 +4,9 @@
 Two datasets are written: ``regression_prediction`` (N,) float32, the regressed mass in GeV,
 and ``ghost_track_vars_with_reg`` (N, F + 1) float32: the original features (sentinels
 untouched) followed by the regressed mass. Jets the model cannot evaluate under its
-missing-value policy (``drop``, the study's: any undefined feature; ``keep``: NaN features) get
-the sentinel −999999 as mass. Processing is batch-wise, so files larger than memory work.
+missing-value policy (``drop``, the study's: any undefined feature) get the sentinel −999999
+as mass; ``keep`` and ``impute`` evaluate every jet. Processing is batch-wise, so files larger
+than memory work.
 """
 
 from __future__ import annotations
@@ -159,6 +160,4 @@ def _unusable(raw: np.ndarray, missing: str) -> np.ndarray:
 
     if missing == "drop":
         return undefined_mask(raw).any(axis=1)
-    if missing == "keep":
-        return ~np.isfinite(raw).all(axis=1)
     return np.zeros(len(raw), dtype=bool)

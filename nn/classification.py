@@ -87,9 +87,10 @@ def train_classifier(data: DataConfig | None = None, config: TrainConfig | None 
     val_score = sigmoid(predict(model, prepared.x[prepared.val], device))
     test_summary = score_summary(test_table, test_score, rejections)
     extra, extra_scores = {}, {}
-    for label, (extra_table, x) in load_extra(data, prepared, with_targets=False).items():
+    for label, (extra_table, x, counts) in load_extra(data, prepared, with_targets=False).items():
         score = sigmoid(predict(model, x, device))
-        extra[label] = {"files": extra_table.files, **score_summary(extra_table, score, rejections)}
+        extra[label] = {"files": extra_table.files, "selection": counts,
+                        **score_summary(extra_table, score, rejections)}
         extra_scores[label] = (extra_table, score)
 
     from hzx.nn.metrics import roc_auc

@@ -52,8 +52,8 @@ class DataConfig:
     missing : {"impute", "drop", "keep"}
         Treatment of features equal to the sentinel −999999 or NaN. ``impute`` replaces them by the
         training-split median of that feature (stored with the scaler, applied again at
-        inference); ``drop`` removes every jet with any undefined feature; ``keep`` passes
-        sentinels through unchanged (jets with NaN features are still dropped).
+        inference); ``drop`` removes every jet with any undefined feature; ``keep`` keeps every
+        jet: sentinels pass through unchanged and NaN/±inf are set to the sentinel.
         The study drops such jets (``drop``, the default).
     standardize : {"robust", "standard", "none"}
         Feature scaling fitted on the training split only: (x − median)/IQR, (x − mean)/σ, none.

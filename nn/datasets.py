@@ -12,13 +12,14 @@ raw ids (named ``class_<id>``). Background is always −1.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from hzx.errors import ConfigurationError, InputFileError
-from hzx.nn.config import GHOST_TRACK_FEATURES, REGRESSED_FEATURE, SENTINEL_THRESHOLD
+from hzx.nn.config import GHOST_TRACK_FEATURES, REGRESSED_FEATURE, SENTINEL, SENTINEL_THRESHOLD
 
 BACKGROUND = -1
 
@@ -310,26 +311,41 @@ def load_jets(
     )
 
 
+def as_sentinel(features: np.ndarray) -> tuple[np.ndarray, int]:
+    """NaN and ±inf replaced by the sentinel −999999 (the ``keep`` policy: every undefined
+    value enters the network as the converter's own marker); returns the array and how many
+    values were replaced."""
+    bad = ~np.isfinite(features)
+    n_bad = int(bad.sum())
+    if not n_bad:
+        return features, 0
+    return np.where(bad, np.asarray(SENTINEL, dtype=features.dtype), features), n_bad
+
+
 def select_defined(table: JetTable, missing: str) -> tuple[JetTable, dict]:
     """Apply the jet-level part of the missing-value policy.
 
-    ``drop`` removes jets with any undefined feature; ``keep`` removes jets with NaN/inf features
-    (the sentinel stays); ``impute`` keeps every jet (values are filled later by the
-    preprocessor). Returns the selected table and counts for the metrics.
+    ``drop`` removes jets with any undefined feature; ``keep`` keeps every jet, NaN/±inf
+    features set to the sentinel −999999 (see :func:`as_sentinel`); ``impute`` keeps every jet
+    (values are filled later by the preprocessor). Returns the selected table and counts for
+    metrics.json (``jets_dropped_for_undefined_features``; with ``keep`` also
+    ``nonfinite_values_set_to_sentinel`` and ``jets_with_nonfinite_features``).
     """
     undefined = undefined_mask(table.features)
-    if missing == "drop":
-        keep = ~undefined.any(axis=1)
-    elif missing == "keep":
-        keep = np.isfinite(table.features).all(axis=1)
-    else:
-        keep = np.ones(len(table), dtype=bool)
     counts = {
         "jets_read": len(table),
         "jets_with_undefined_features": int(undefined.any(axis=1).sum()),
-        "jets_dropped_for_undefined_features": int((~keep).sum()),
     }
-    return table.subset(keep), counts
+    if missing == "drop":
+        keep = ~undefined.any(axis=1)
+        counts["jets_dropped_for_undefined_features"] = int((~keep).sum())
+        return table.subset(keep), counts
+    counts["jets_dropped_for_undefined_features"] = 0
+    if missing == "keep":
+        counts["jets_with_nonfinite_features"] = int((~np.isfinite(table.features)).any(axis=1).sum())
+        features, counts["nonfinite_values_set_to_sentinel"] = as_sentinel(table.features)
+        table = dataclasses.replace(table, features=features)
+    return table, counts
 
 
 def stratified_split(

@@ -173,30 +173,33 @@ def train_network(prepared: PreparedData, config: TrainConfig, device: str, epoc
 
 
 def load_extra(data: DataConfig, prepared: PreparedData, with_targets: bool):
-    """The ``--extra-eval-h5`` jets grouped by label, preprocessed like the training jets."""
-    groups: dict[str, tuple[JetTable, np.ndarray]] = {}
+    """The ``extra_eval_h5`` jets grouped by label, preprocessed like the training jets:
+    ``{label: (table, features, selection counts)}`` (counts summed over the label's files)."""
+    groups: dict[str, tuple[JetTable, dict]] = {}
     registry = (prepared.table.class_names, prepared.table.class_mass_GeV)
     for path, label in zip(data.extra_eval_h5, data.extra_labels(), strict=True):
         table = load_jets([path], data.features_key, data.targets_key if with_targets else None,
                           data.class_key, expected_features=prepared.x.shape[1],
                           class_registry=registry,
                           label_key=None if with_targets else data.label_key)
-        table, _ = select_defined(table, data.missing)
+        table, counts = select_defined(table, data.missing)
         if label in groups:
-            old = groups[label][0]
-            label = (None if old.signal_label is None or table.signal_label is None
-                     else np.concatenate([old.signal_label, table.signal_label]))
+            old, previous = groups[label]
+            counts = {k: counts.get(k, 0) + previous.get(k, 0)
+                      for k in dict.fromkeys([*previous, *counts])}
+            # (a separate name: ``label`` is the group's key)
+            signal_label = (None if old.signal_label is None or table.signal_label is None
+                            else np.concatenate([old.signal_label, table.signal_label]))
             table = JetTable(np.concatenate([old.features, table.features]),
                              np.concatenate([old.targets, table.targets]),
                              np.concatenate([old.signal_class, table.signal_class]),
                              np.concatenate([old.source, table.source]), [*old.files, path],
                              table.feature_names, table.class_names, table.class_mass_GeV,
-                             {**old.class_meta, **table.class_meta}, label, table.label_rule)
-        groups[label] = (table, None)
-    out = {}
-    for label, (table, _) in groups.items():
-        out[label] = (table, prepared.preprocessor.transform(table.features))
-    return out
+                             {**old.class_meta, **table.class_meta}, signal_label,
+                             table.label_rule)
+        groups[label] = (table, counts)
+    return {label: (table, prepared.preprocessor.transform(table.features), counts)
+            for label, (table, counts) in groups.items()}
 
 
 def run_details(data: DataConfig, config: TrainConfig, device: str) -> dict:

@@ -122,11 +122,12 @@ def train_regression(data: DataConfig, config: TrainConfig | None = None,
 
     extra = {}
     extra_plots = {}
-    for label, (extra_table, x) in load_extra(data, prepared, with_targets=True).items():
+    for label, (extra_table, x, counts) in load_extra(data, prepared, with_targets=True).items():
         from hzx.nn.metrics import prediction_summary
 
         pred = predict(model, x, device)
-        extra[label] = {"files": extra_table.files, **prediction_summary(pred),
+        extra[label] = {"files": extra_table.files, "selection": counts,
+                        **prediction_summary(pred),
                         "per_class": _per_class(extra_table, extra_table.targets, pred)}
         extra_plots[label] = (extra_table, pred)
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from hzx.errors import ConfigurationError, InputFileError
 from hzx.nn.config import MISSING_POLICIES, SCALERS
-from hzx.nn.datasets import undefined_mask
+from hzx.nn.datasets import as_sentinel, undefined_mask
 
 
 @dataclass
@@ -27,7 +27,8 @@ class Preprocessor:
         robust: center = median, scale = interquartile range; standard: mean and standard
         deviation; none: center 0, scale 1. A zero scale is replaced by 1.
     missing : {"impute", "drop", "keep"}
-        With ``impute`` undefined values (sentinel, NaN) become ``fill`` before scaling.
+        With ``impute`` undefined values (sentinel, NaN) become ``fill`` before scaling; with
+        ``keep`` NaN/±inf become the sentinel −999999 (so no jet is lost to them).
     center, scale, fill : list of float
         One entry per feature, in the feature's units.
     feature_names : list of str
@@ -47,6 +48,8 @@ class Preprocessor:
         if method not in SCALERS or missing not in MISSING_POLICIES:
             raise ConfigurationError(f"unknown scaler {method!r} or missing policy {missing!r}")
         x = np.asarray(features, dtype=np.float64)
+        if missing == "keep":
+            x, _ = as_sentinel(x)
         undefined = undefined_mask(x)
         defined = np.where(undefined, np.nan, x)
         all_undefined = undefined.all(axis=0)
@@ -54,7 +57,7 @@ class Preprocessor:
             bad = [feature_names[i] for i in np.flatnonzero(all_undefined)]
             raise ConfigurationError(
                 f"features {bad} are undefined (sentinel/NaN) for every training jet: "
-                "cannot impute them; drop them or choose --missing keep")
+                "cannot impute them; drop them or choose missing='keep'")
         fill = np.nan_to_num(np.nanmedian(defined, axis=0)) if missing == "impute" else np.zeros(x.shape[1])
         if missing == "impute":
             x = np.where(undefined, fill, x)
@@ -82,6 +85,8 @@ class Preprocessor:
                 f"preprocessor expects (N, {self.n_features}) features, got shape {x.shape}")
         if self.missing == "impute":
             x = np.where(undefined_mask(x), np.asarray(self.fill), x)
+        elif self.missing == "keep":
+            x, _ = as_sentinel(x)
         return ((x - np.asarray(self.center)) / np.asarray(self.scale)).astype(np.float32)
 
     def to_dict(self) -> dict:

@@ -20,6 +20,7 @@ import argparse
 from hzx.generation.processes import MATCHING_CHOICES, VARIATION_CHOICES
 from hzx.generation.writers import DELPHES_LAYOUTS
 from hzx.scripts.common import add_executor_arguments, executor_options_from_args
+from hzx.scripts.flags import as_flags, flag_names
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -73,7 +74,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--block-size", type=int, default=200, help="events per block (and file)")
     p.add_argument("--k-factor", type=float, default=None, help="multiply Pythia's σ by this")
     add_executor_arguments(p, retries=2)
-    p.set_defaults(func=main)
+    p.set_defaults(func=as_flags(FLAGS)(main))
+
+
+#: GenerationConfig fields (and functions) the library names in its errors → the flags that
+#: set them here.
+FLAGS = flag_names("events", "seed", "lhe", "ma", "jet_radius", "shower_variations", "matching",
+                   "delphes_layout", "decay_to_lhef", "block_size", "k_factor", "z_decays",
+                   mlm_qcut="--qcut", generator_histograms="--dohist")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -85,6 +93,11 @@ def main(args: argparse.Namespace) -> int:
         return 0
     if not args.process:
         raise ConfigurationError("name a process (hzx generate --list shows them)")
+    from hzx.generation.processes import PROCESSES
+
+    if args.process not in PROCESSES:
+        raise ConfigurationError(f"unknown process {args.process!r}; choose one of "
+                                 f"{', '.join(PROCESSES)} (hzx generate --list describes them)")
     from hzx.generation.jobs import generate
 
     executor = executor_options_from_args(args)

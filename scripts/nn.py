@@ -177,7 +177,8 @@ def _common_arguments(sub, task: str, train, data):
     hzx = sub.add_argument_group("hzx options")
     hzx.add_argument("--missing", choices=("impute", "drop", "keep"), default=d["missing"].default,
                      help="undefined features (−999999, NaN): drop the jet (default, the "
-                     "study), impute the training median, or keep the sentinel")
+                     "study), impute the training median, or keep every jet (NaN, inf set to the "
+                     "sentinel)")
     hzx.add_argument("--weight-decay", type=float, default=t["weight_decay"].default)
     hzx.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     hzx.add_argument("--threads", type=int, help="CPU threads for torch")
@@ -311,6 +312,8 @@ def _train(args) -> int:
 
         run = train_classifier(data, config, args.output_dir, rejections=tuple(args.rejections))
     m = run.metrics
+    for line in _selection_lines(m, args.missing):
+        print(line)
     if regression:
         print(f"R² = {m['r2']:.4f}, resolution = {m['resolution']:.4g} GeV, bias = {m['bias']:.4g} "
               f"GeV on {m['n_test_jets']} test jets ({m['device']})")
@@ -324,6 +327,28 @@ def _train(args) -> int:
               f"({o['objective']} = {o['best_value']:.5g})")
     print(f"outputs in {run.output_dir}")
     return 0
+
+
+def _selection_lines(metrics: dict, missing: str) -> list[str]:
+    """What the training left out or changed, as recorded in metrics.json ("selection")."""
+    lines = []
+    groups = [("training files", metrics["selection"])]
+    groups += [(f"extra evaluation '{label}'", entry["selection"])
+               for label, entry in metrics.get("extra_eval", {}).items() if "selection" in entry]
+    for where, sel in groups:
+        if sel.get("jets_without_target"):
+            lines.append(f"{where}: skipped {sel['jets_without_target']} of "
+                         f"{sel['jets_in_files']} jets without a truth mass (targets NaN: "
+                         "unmatched)")
+        if sel.get("jets_dropped_for_undefined_features"):
+            lines.append(f"{where}: dropped {sel['jets_dropped_for_undefined_features']} of "
+                         f"{sel['jets_read']} jets with an undefined feature (−999999, NaN) "
+                         f"(--missing {missing}; impute or keep keeps them)")
+        if sel.get("nonfinite_values_set_to_sentinel"):
+            lines.append(f"{where}: kept every jet; {sel['nonfinite_values_set_to_sentinel']} "
+                         f"NaN/inf feature values in {sel['jets_with_nonfinite_features']} jets "
+                         "set to the sentinel −999999 (--missing keep)")
+    return lines
 
 
 def _apply(args) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from hzx.scripts.cli import main
@@ -103,3 +104,59 @@ def test_unreachable_scheduler_fails_fast(tmp_path, capsys):
                               f"tcp://127.0.0.1:{port}")
     assert time.perf_counter() - started < 20
     assert "nothing answers" in err
+
+
+@pytest.fixture
+def jets_with_nan(tmp_path):
+    """240 jets (4 × 40 signal, 80 background), the first 115 with a NaN feature (angularity_2)."""
+    h5py = pytest.importorskip("h5py")
+    pytest.importorskip("torch")
+    from hzx.nn.synthetic import write_synthetic_h5
+
+    path = write_synthetic_h5(tmp_path / "nan.h5", n_per_class=40, n_background=80,
+                              sentinel_fraction=0.0, seed=3)
+    with h5py.File(path, "r+") as h5:
+        feats = h5["ghost_track_vars"][()]
+        feats[:115, 3] = np.nan
+        h5["ghost_track_vars"][...] = feats
+    return path
+
+
+@pytest.mark.parametrize(("missing", "selected", "said"), [
+    ("keep", 240, "kept every jet; 115 NaN/inf feature values in 115 jets set to the sentinel"),
+    ("drop", 125, "dropped 115 of 240 jets with an undefined feature"),
+])
+def test_missing_policy_keeps_or_says_what_it_dropped(jets_with_nan, tmp_path, capsys, missing,
+                                                       selected, said):
+    out = tmp_path / f"cls_{missing}"
+    assert main(["nn", "train-classifier", "--input-h5", str(jets_with_nan), "--output-dir",
+                 str(out), "--features-key", "ghost_track_vars", "--epochs", "1",
+                 "--hidden-sizes", "8", "--device", "cpu",
+                 "--threads", "1", "--no-plots", "--missing", missing]) == 0
+    stdout = capsys.readouterr().out
+    assert f"training files: {said}" in stdout
+    selection = json.loads((out / "metrics.json").read_text())["selection"]
+    assert selection["jets_read"] == 240
+    assert selection["jets_with_undefined_features"] == 115
+    assert selection["jets_selected"] == selected
+    assert selection["jets_dropped_for_undefined_features"] == 240 - selected
+    assert selection.get("nonfinite_values_set_to_sentinel", 0) == (115 if missing == "keep" else 0)
+    assert sum(json.loads((out / "metrics.json").read_text())["splits"].values()) == selected
+
+
+@pytest.mark.parametrize(("argv", "said"), [
+    (["--events", "-1"], "--events must be a positive integer, got -1 (with --lhe, 0 or less"),
+    (["--block-size", "0"], "--block-size must be a positive integer, got 0"),
+    (["--qcut", "30"], "--qcut is the MLM merging scale (qCut): it needs --matching 'mlm'"),
+])
+def test_library_errors_name_the_flag_typed(capsys, argv, said):
+    """The library says ``events must be …`` (its parameter); the command line names the flag."""
+    from hzx.errors import ConfigurationError
+    from hzx.generation.processes import GenerationConfig, validate
+
+    err = _one_line_error(capsys, ["generate", "zjets", *argv, "--executor", "iterative"], said)
+    assert err.startswith("hzx generate: error: --")
+    with pytest.raises(ConfigurationError, match=r"^(events|block_size|mlm_qcut) "):
+        validate(GenerationConfig("zjets", **{"--events": {"events": -1},
+                                              "--block-size": {"block_size": 0},
+                                              "--qcut": {"mlm_qcut": 30.0}}[argv[0]]))

@@ -88,7 +88,7 @@ def test_madgraph_mlm_lhe_showers(tmp_path):
     ("hza", {"ma": 40.0}, ConfigurationError, "m_H − m_Z"),
     ("zjets", {"ma": 1.0}, ConfigurationError, "hza process only"),
     ("zjets", {"lhe": "/no/such/file.lhe"}, InputFileError, "not found"),
-    ("zjets", {"jet_radius": 0.0}, ConfigurationError, "jet-radius"),
+    ("zjets", {"jet_radius": 0.0}, ConfigurationError, "jet_radius"),
     ("zjets", {"colour": "red"}, ConfigurationError, "unknown generation option"),
     ("ggh4l", {"lhe": str(LHE / "powheg-box-v2-Z.lhe")}, ConfigurationError, "no LHE"),
 ])

@@ -105,11 +105,11 @@ def test_lhe_merging_is_read_from_the_run_card(tmp_path):
 
 @pytest.mark.parametrize(("options", "match"), [
     ({"matching": "mlm"}, "needs a MadGraph MLM LHE file"),
-    ({"matching": "cone"}, "--matching 'cone'"),
-    ({"mlm_qcut": 30.0}, "needs --matching mlm"),
+    ({"matching": "cone"}, "matching 'cone'"),
+    ({"mlm_qcut": 30.0}, "needs matching 'mlm'"),
     ({"matching": "mlm", "lhe": str(POWHEG)}, "needs an MLM sample"),
-    ({"shower_variations": "all"}, "--shower-variations 'all'"),
-    ({"delphes_layout": "nested"}, "--delphes-layout 'nested'"),
+    ({"shower_variations": "all"}, "shower_variations 'all'"),
+    ({"delphes_layout": "nested"}, "delphes_layout 'nested'"),
 ])
 def test_bad_study_options_fail_before_work(options, match):
     with pytest.raises(ConfigurationError, match=match):

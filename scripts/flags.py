@@ -1,0 +1,68 @@
+"""Library errors speak the Python API (``events must be ≥ 1, got 0``); the command line speaks
+flags (``--events must be ≥ 1, got 0``).
+
+A verb lists the parameter names its flags set (:func:`flag_names`), and :func:`as_flags`
+rewrites those names in the message of an :class:`~hzx.errors.HzxError` raised by the library,
+so that the user reads the flag they typed. Only whole identifiers are rewritten (not parts of
+paths, dotted names or longer identifiers), and only the names the verb lists: prose words in a
+message stay as they are.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable, Mapping
+
+from hzx.errors import HzxError, InputFileError
+
+
+def flag_names(*names: str, **renamed: str) -> dict[str, str]:
+    """``{parameter: flag}``: each name in ``names`` is set by the flag of the same spelling
+    (``block_size`` → ``--block-size``); ``renamed`` maps a library name to a flag that spells
+    it differently (``mlm_qcut="--qcut"``)."""
+    return {**{n: "--" + n.replace("_", "-") for n in names}, **renamed}
+
+
+def rewrite(message: str, flags: Mapping[str, str]) -> str:
+    """``message`` with each whole-identifier parameter name of ``flags`` replaced by its flag."""
+    if not flags:
+        return message
+    names = sorted(flags, key=len, reverse=True)
+    pattern = re.compile(r"(?<![\w.\-/'\"])(" + "|".join(map(re.escape, names)) +
+                         r")(?![\w\-/(]|\.\w)")
+    return pattern.sub(lambda m: flags[m.group(1)], message)
+
+
+def translated(err: HzxError, flags: Mapping[str, str]) -> HzxError | None:
+    """The same error with flag names, or None when its message names no listed parameter."""
+    if isinstance(err, InputFileError):
+        reason = rewrite(err.reason, flags)
+        return None if reason == err.reason else type(err)(err.path, reason)
+    text = str(err)
+    new = rewrite(text, flags)
+    if new == text:
+        return None
+    try:
+        return type(err)(new)
+    except TypeError:  # a subclass with another constructor: keep its type's base
+        return HzxError(new)
+
+
+def as_flags(flags: Mapping[str, str]) -> Callable:
+    """Decorator of a verb's ``main(args)``: library errors re-raised with flag names."""
+
+    def decorate(func: Callable) -> Callable:
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            try:
+                return func(*args, **kwargs)
+            except HzxError as err:
+                new = translated(err, flags)
+                if new is None:
+                    raise
+                raise new from err
+
+        return wrapper
+
+    return decorate
