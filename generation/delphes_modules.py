@@ -26,13 +26,9 @@ from hzx.generation.delphes_card import (
     Propagator,
     TauTagging,
 )
+from hzx.processors.kinematics import delta_r2
 
 C_LIGHT_M_S = 2.99792458e8
-
-
-def delta_phi(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """a − b wrapped into [−π, π) (ROOT's Phi_mpi_pi up to the edge)."""
-    return (a - b + np.pi) % (2 * np.pi) - np.pi
 
 
 def pseudorapidity(pt: np.ndarray, pz: np.ndarray) -> np.ndarray:
@@ -349,11 +345,6 @@ def pairs_in_event(c_evt: np.ndarray, o_offsets: np.ndarray) -> tuple[np.ndarray
     cand = np.repeat(np.arange(len(c_evt)), n)
     obj = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n) + np.repeat(start, n)
     return cand, obj
-
-
-def delta_r2(eta1: np.ndarray, phi1: np.ndarray, eta2: np.ndarray,
-             phi2: np.ndarray) -> np.ndarray:
-    return (eta1 - eta2) ** 2 + delta_phi(phi1, phi2) ** 2
 
 
 @dataclasses.dataclass

@@ -33,6 +33,7 @@ import numpy as np
 
 from hzx.generation import delphes_modules as dm
 from hzx.generation.delphes_card import CMS_CARD, DetectorCard, mini_tree_card
+from hzx.processors.kinematics import delta_phi, delta_r2, invariant_mass, momentum
 
 __all__ = ["CMS_CARD", "DetectorCard", "kinematics", "mini_tree_card", "simulate"]
 
@@ -236,8 +237,7 @@ def simulate(truth: Any, rng: np.random.Generator, card: DetectorCard = CMS_CARD
                     ti[m_trk])
 
     # --- MissingET (all e-flow), gen-jets and GenMissingET (stable non-neutrinos) -------------
-    fpx, fpy = flow["pt"] * np.cos(flow["phi"]), flow["pt"] * np.sin(flow["phi"])
-    fpz = flow["pt"] * np.sinh(flow["eta"])
+    fpx, fpy, fpz = momentum(flow["pt"], flow["eta"], flow["phi"])
     met = dm.merged_sum(flow["evt"], fpx, fpy, fpz, n_events)
     gen = stable[~np.isin(apid[stable], NEUTRINOS)]
     gen_met = dm.merged_sum(evt_all[gen], px[gen], py[gen], pz[gen], n_events)
@@ -404,12 +404,11 @@ def _jet_fields(jets: dict[str, np.ndarray], c_charge: np.ndarray, c_e: np.ndarr
     owner = np.repeat(np.arange(n), np.diff(coff))
     charged = c_charge[cidx] != 0
     e_jet = jets["E"]
-    m2 = e_jet**2 - jets["px"] ** 2 - jets["py"] ** 2 - jets["pz"] ** 2
     deta = np.zeros(n)
     dphi = np.zeros(n)
     if len(cidx):
         np.maximum.at(deta, owner, np.abs(eta[owner] - c_eta[cidx]))
-        np.maximum.at(dphi, owner, np.abs(dm.delta_phi(phi[owner], c_phi[cidx])))
+        np.maximum.at(dphi, owner, np.abs(delta_phi(phi[owner], c_phi[cidx])))
     e_ch = np.bincount(owner, weights=np.where(charged, c_e[cidx], 0.0), minlength=n)
     e_ne = np.bincount(owner, weights=np.where(charged, 0.0, c_e[cidx]), minlength=n)
     eem = np.bincount(owner, weights=c_eem[cidx], minlength=n)
@@ -418,7 +417,7 @@ def _jet_fields(jets: dict[str, np.ndarray], c_charge: np.ndarray, c_e: np.ndarr
     with np.errstate(divide="ignore", invalid="ignore"):
         return {
             "PT": pt, "Eta": eta, "Phi": phi, "T": np.zeros(n),
-            "Mass": np.sign(m2) * np.sqrt(np.abs(m2)),
+            "Mass": invariant_mass(jets["px"], jets["py"], jets["pz"], e_jet, signed=True),
             "DeltaEta": deta, "DeltaPhi": dphi,
             "Charge": np.bincount(owner, weights=c_charge[cidx], minlength=n).astype(np.int32),
             "EhadOverEem": np.where(eem > 0, ehad / np.where(eem > 0, eem, 1.0), 999.9),
@@ -473,7 +472,7 @@ def _lepton_candidates(e_trk, e_pt, e_e, e_isolated, m_trk, m_isolated, t_evt, t
     lpt = np.concatenate([e_pt, t_pt[m_trk]])
     evt, eta, phi = t_evt[rows], t_eta[rows], t_phi[rows]
     cand, obj = dm.pairs_in_event(evt, flow_off)
-    dr2 = dm.delta_r2(eta[cand], phi[cand], flow["eta"][obj], flow["phi"][obj])
+    dr2 = delta_r2(eta[cand], phi[cand], flow["eta"][obj], flow["phi"][obj])
     own = flow["uid"][obj] == ti[rows][cand]
     charged = flow["charge"][obj] != 0
     core = np.where(kind[cand] == 11, 0.05**2, 0.0)

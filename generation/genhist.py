@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from hzx.errors import ConfigurationError
-from hzx.generation.delphes_modules import delta_phi
+from hzx.processors.kinematics import delta_phi, invariant_mass
 
 M_Z = 91.1876
 PT_LEP_MIN, PT_LEP_LEAD = 18.0, 27.0
@@ -67,8 +67,7 @@ def _p4(px, py, pz, e) -> np.ndarray:
 
 
 def _mass(p: np.ndarray) -> float:
-    m2 = p[3] ** 2 - p[0] ** 2 - p[1] ** 2 - p[2] ** 2
-    return math.sqrt(m2) if m2 > 0 else -math.sqrt(-m2)  # Pythia's Vec4::mCalc
+    return float(invariant_mass(*p, signed=True))  # signed as Pythia's Vec4::mCalc
 
 
 def _pt_eta_phi(px, py, pz):
@@ -316,8 +315,8 @@ def generator_histograms(process: str, *, events: int, seed: int, out: str | Pat
     """
     from hzx.generation.jobs import BlockTask, block_seeds, make_config
     from hzx.generation.lhe import inspect_lhe, rewrite_higgs_id
-    from hzx.runner import ExecutorOptions, map_tasks
     from hzx.generation.processes import pythia_settings, validate
+    from hzx.runner import ExecutorOptions, map_tasks
 
     if process != "hza":
         raise ConfigurationError(f"generator_histograms is the study's H → Z a histogram "

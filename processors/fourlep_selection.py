@@ -20,6 +20,7 @@ import numba
 import numpy as np
 
 from hzx.processors.atlas_objects import Leptons
+from hzx.processors.kinematics import invariant_mass, momentum
 
 #: Σ lep_type of the accepted flavour combinations (11 = e, 13 = μ) and their names.
 CHANNELS: dict[int, str] = {44: "4e", 48: "2e2mu", 52: "4mu"}
@@ -166,9 +167,6 @@ def four_lepton_mass(leptons, events: np.ndarray | None = None) -> np.ndarray:
     """
     lep = _table(leptons)
     index = first_four(lep, events)
-    pt, eta, phi = lep.pt[index], lep.eta[index], lep.phi[index]
-    px = (pt * np.cos(phi)).reshape(-1, 4).sum(axis=1)
-    py = (pt * np.sin(phi)).reshape(-1, 4).sum(axis=1)
-    pz = (pt * np.sinh(eta)).reshape(-1, 4).sum(axis=1)
-    e = lep.energy[index].reshape(-1, 4).sum(axis=1)
-    return np.sqrt(np.maximum(e * e - px * px - py * py - pz * pz, 0.0))
+    px, py, pz = (c.reshape(-1, 4).sum(axis=1)
+                  for c in momentum(lep.pt[index], lep.eta[index], lep.phi[index]))
+    return invariant_mass(px, py, pz, lep.energy[index].reshape(-1, 4).sum(axis=1))

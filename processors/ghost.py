@@ -14,16 +14,14 @@ from __future__ import annotations
 import awkward as ak
 import numpy as np
 
-from hzx.processors.track_observables import delta_r
+from hzx.processors.kinematics import delta_r, momentum
 
 #: Factor applied to a track's four-momentum to make its ghost.
 GHOST_SCALE = 1e-10
 
 
 def _four_vectors(pt, eta, phi, energy=None) -> ak.Array:
-    px = pt * np.cos(phi)
-    py = pt * np.sin(phi)
-    pz = pt * np.sinh(eta)
+    px, py, pz = momentum(pt, eta, phi)
     p = np.sqrt(px * px + py * py + pz * pz)
     e = p if energy is None else np.maximum(energy, p)  # no space-like inputs for fastjet
     return ak.zip({"px": px, "py": py, "pz": pz, "E": e})

@@ -9,17 +9,17 @@ massless (Delphes stores no lepton mass); jets carry their Delphes mass.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from typing import Any
 
 import awkward as ak
 import hist
 import numpy as np
-from collections.abc import Mapping
-
 
 from hzx.errors import ConfigurationError
 from hzx.processors.base import HzxProcessor
 from hzx.processors.delphes import require_collections, to_float64
+from hzx.processors.kinematics import four_momentum, invariant_mass
 
 Z_MASS = 91.1876  # GeV, the study's reference mass for the Z candidate
 
@@ -90,20 +90,6 @@ class HZa2018Options:
 # ---------------------------------------------------------------------------------------------
 # Pure functions
 # ---------------------------------------------------------------------------------------------
-
-
-def four_momentum(pt, eta, phi, mass):
-    """(px, py, pz, E) in GeV from (pT, η, φ, m) — works on numpy and awkward arrays."""
-    px = pt * np.cos(phi)
-    py = pt * np.sin(phi)
-    pz = pt * np.sinh(eta)
-    return px, py, pz, np.sqrt(px * px + py * py + pz * pz + mass * mass)
-
-
-def invariant_mass(px, py, pz, e):
-    """√(E² − p²), 0 where E² − p² ≤ 0 (GeV)."""
-    m2 = e * e - (px * px + py * py + pz * pz)
-    return np.sqrt(np.where(m2 > 0, m2, 0.0))
 
 
 def select_objects(collection: ak.Array, pt_min: float, abs_eta_max: float,

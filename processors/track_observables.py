@@ -23,6 +23,7 @@ import numba
 import numpy as np
 
 from hzx.processors import track_kernels as kernels
+from hzx.processors.kinematics import delta_r
 
 #: Value of an undefined observable (the study's).
 SENTINEL = kernels.SENTINEL
@@ -45,19 +46,6 @@ SUBJET_RADIUS = 0.2
 
 #: Jets per parallel block below which one thread does the work.
 _JETS_PER_BLOCK = 256
-
-
-def delta_phi(phi1, phi2):
-    """φ1 − φ2 wrapped into [−π, π] as atan2(sin, cos) (works on numpy and awkward arrays)."""
-    d = phi1 - phi2
-    return np.arctan2(np.sin(d), np.cos(d))
-
-
-def delta_r(eta1, phi1, eta2, phi2):
-    """ΔR = √(Δη² + Δφ²) with Δφ from :func:`delta_phi`."""
-    deta = eta1 - eta2
-    dphi = delta_phi(phi1, phi2)
-    return np.sqrt(deta * deta + dphi * dphi)
 
 
 def _flat_float64(array: ak.Array) -> np.ndarray:

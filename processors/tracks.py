@@ -27,6 +27,7 @@ from typing import Any
 import awkward as ak
 import hist
 import numpy as np
+
 from hzx.errors import ConfigurationError
 from hzx.processors.base import HzxProcessor
 from hzx.processors.delphes import (
@@ -34,10 +35,10 @@ from hzx.processors.delphes import (
     require_collections,
     to_float64,
 )
+from hzx.processors.kinematics import delta_r
 from hzx.processors.track_observables import (
     OBSERVABLE_NAMES,
     associate_by_delta_r,
-    delta_r,
     delta_r_track_observables,
     jet_track_observables,
     observables_matrix,

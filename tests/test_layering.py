@@ -23,7 +23,8 @@ FOUNDATION = ("hzx.errors", "hzx.options", "hzx.provenance", "hzx.io", "hzx.hist
 #: physics as pure functions on arrays: no run machinery, plotting, CLI or cluster code
 PHYSICS = ("hzx.processors.fourlep_selection", "hzx.processors.atlas_objects",
            "hzx.processors.track_observables", "hzx.processors.track_kernels",
-           "hzx.processors.ghost", "hzx.generation.delphes_modules", "hzx.fitting.statistics",
+           "hzx.processors.ghost", "hzx.processors.kinematics",
+           "hzx.generation.delphes_modules", "hzx.fitting.statistics",
            "hzx.samples.normalisation", "hzx.samples.identity")
 RUN_MACHINERY = ("hzx.runner", "distributed", "dask_jobqueue", "dask_lxplus")
 PRESENTATION = ("hzx.plotting", "matplotlib", "mplhep", "hzx.scripts", "tqdm")
