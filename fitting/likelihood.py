@@ -100,6 +100,14 @@ class LikelihoodInputs:
         out[self.kept] = values
         return out
 
+    def full_data(self, data: np.ndarray | None = None) -> np.ndarray:
+        """Observed events on the full binning: ``data`` (default: the observed) in the kept
+        bins and the data events of the dropped bins (which no parameter describes)."""
+        out = self.full(self.data if data is None else data)
+        for d in self.dropped:
+            out[d["bin"]] = d["data_events"]
+        return out
+
 
 def _arrays(h: Any, variation: str | None) -> tuple[np.ndarray, np.ndarray]:
     if variation is not None:
@@ -572,11 +580,13 @@ def plot_likelihood(result: LikelihoodResult, inputs: LikelihoodInputs, outdir: 
                       for name in order}
         text = (r"pre-fit, $\mu$ = 1" if stage == "prefit" else
                 rf"post-fit, $\hat\mu$ = {result.mu:.2f} $\pm$ {result.mu_err:.2f}")
+        # Asimov data are the model's expectation: nothing in the bins without simulation
+        data = inputs.full(result.data) if result.asimov else inputs.full_data(result.data)
         paths += stack_with_ratio(
-            inputs.edges, components, inputs.full(result.data), inputs.full(band), outdir,
+            inputs.edges, components, data, inputs.full(band), outdir,
             f"likelihood_{stage}", data_label=data_label, status=status, lumi_fb=lumi_fb,
             band_label="total unc." if stage == "postfit" else "syst. + MC stat.",
-            note=text, formats=formats)
+            note=text, masked=np.flatnonzero(~inputs.kept), formats=formats)
     plt = setup("ATLAS")
     # pulls
     names = list(result.pulls)

@@ -59,6 +59,35 @@ class Template:
         return cls(name=name, values=values, parameter=parameter, variances=variances, edges=edges)
 
 
+@dataclasses.dataclass(frozen=True, eq=False)
+class DroppedBins:
+    """What :func:`drop_empty_bins` left out, so that figures keep the observable's axis.
+
+    Attributes
+    ----------
+    edges : np.ndarray
+        The full bin edges before the drop (GeV for m4ℓ); None when the templates had none.
+    indices : np.ndarray
+        Indices (on the full binning) of the dropped bins, ascending.
+    data : np.ndarray
+        Observed events in each dropped bin (same order as ``indices``).
+    n_full : int
+        Number of bins of the full binning.
+    """
+
+    edges: np.ndarray | None
+    indices: np.ndarray
+    data: np.ndarray
+    n_full: int
+
+    @property
+    def kept(self) -> np.ndarray:
+        """Boolean mask over the full binning: True where the bin is in the model."""
+        mask = np.ones(self.n_full, dtype=bool)
+        mask[self.indices] = False
+        return mask
+
+
 @dataclasses.dataclass(frozen=True)
 class TemplateModel:
     """Linear template model with free and fixed scale factors.
@@ -75,12 +104,16 @@ class TemplateModel:
     mc_stat : bool
         Include the templates' MC statistical uncertainty (Barlow–Beeston-lite); off by default,
         as in the notebook.
+    dropped : DroppedBins or None
+        Set by :func:`drop_empty_bins`: the full binning and the bins left out (figures draw
+        on the full m4ℓ axis with those bins marked); None when no bin was dropped.
     """
 
     templates: tuple[Template, ...]
     fixed: Mapping[str, float] = dataclasses.field(default_factory=dict)
     initial: Mapping[str, float] = dataclasses.field(default_factory=dict)
     mc_stat: bool = False
+    dropped: DroppedBins | None = None
 
     def __post_init__(self) -> None:
         templates = tuple(self.templates)
@@ -135,6 +168,33 @@ class TemplateModel:
             if t.edges is not None:
                 return t.edges
         return np.arange(self.n_bins + 1, dtype=float)
+
+    @property
+    def full_edges(self) -> np.ndarray:
+        """Bin edges of the full binning: before :func:`drop_empty_bins`, else :attr:`edges`."""
+        if self.dropped is not None:
+            if self.dropped.edges is not None:
+                return self.dropped.edges
+            return np.arange(self.dropped.n_full + 1, dtype=float)
+        return self.edges
+
+    def on_full_binning(self, values: np.ndarray, fill: float = 0.0) -> np.ndarray:
+        """Per-bin ``values`` of the model's bins placed on the full binning (``fill`` in the
+        dropped bins); unchanged when nothing was dropped."""
+        values = np.asarray(values, dtype=float)
+        if self.dropped is None:
+            return values
+        out = np.full(self.dropped.n_full, fill, dtype=float)
+        out[self.dropped.kept] = values
+        return out
+
+    def full_data(self, data: Any) -> np.ndarray:
+        """Observed counts on the full binning: ``data`` (the model's bins) and the events of
+        the dropped bins recorded by :func:`drop_empty_bins`."""
+        obs = self.on_full_binning(self.check_data(data))
+        if self.dropped is not None:
+            obs[self.dropped.indices] = self.dropped.data
+        return obs
 
     @property
     def parameters(self) -> tuple[str, ...]:
@@ -284,14 +344,19 @@ def drop_empty_bins(model: TemplateModel, data: Any) -> tuple[TemplateModel, np.
     bin without simulation, so by default such bins are an error; this explicit opt-in
     (``--drop-empty-bins``) leaves them out — data events in them included, since no scale
     factor can describe them (the callers report each dropped bin and its data events).
-    Returns (model, data, indices of the dropped bins); the reduced templates lose their bin
-    edges, which are no longer contiguous.
+    Returns (model, data, indices of the dropped bins). The reduced templates lose their bin
+    edges, which are no longer contiguous; the reduced model keeps the full edges, the dropped
+    indices and their data events in :attr:`TemplateModel.dropped`, so that figures stay on
+    the observable's axis (:meth:`TemplateModel.on_full_binning`, :meth:`~TemplateModel.full_data`).
     """
+    if model.dropped is not None:
+        raise ConfigurationError("drop_empty_bins was already applied to this model")
     obs = model.check_data(data)
     empty = np.all(np.array([t.values for t in model.templates]) == 0, axis=0)
     if not np.any(empty):
         return model, obs, np.array([], dtype=int)
     keep = ~empty
+    edges = next((t.edges for t in model.templates if t.edges is not None), None)
     templates = tuple(
         dataclasses.replace(
             t, values=t.values[keep], edges=None,
@@ -299,7 +364,10 @@ def drop_empty_bins(model: TemplateModel, data: Any) -> tuple[TemplateModel, np.
         )
         for t in model.templates
     )
-    return dataclasses.replace(model, templates=templates), obs[keep], np.flatnonzero(empty)
+    indices = np.flatnonzero(empty)
+    record = DroppedBins(edges=None if edges is None else np.asarray(edges, dtype=float),
+                         indices=indices, data=obs[empty].copy(), n_full=len(obs))
+    return dataclasses.replace(model, templates=templates, dropped=record), obs[keep], indices
 
 
 def template_model(

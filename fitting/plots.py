@@ -1,4 +1,4 @@
-"""Pictures of the fits (matplotlib + mplhep ATLAS style, Agg backend; PNG and PDF).
+"""Pictures of the fits (matplotlib + mplhep ATLAS style, the caller's backend; PNG and PDF).
 
 Every function draws one figure, saves ``DIR/NAME.png`` and ``DIR/NAME.pdf`` (``formats``) and
 returns the paths.
@@ -6,6 +6,8 @@ returns the paths.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -34,22 +36,16 @@ FORMATS: tuple[str, ...] = ("png", "pdf")
 
 
 def _save(fig: Any, directory: str | Path, name: str, formats: tuple[str, ...] = FORMATS) -> list[Path]:
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    paths = [directory / f"{name}.{fmt}" for fmt in formats]
-    for path in paths:
-        fig.savefig(path, bbox_inches="tight")
-    import matplotlib.pyplot as plt
+    from hzx.plotting.style import save  # the one figure writer of hzx
 
-    plt.close(fig)
-    return paths
+    return save(fig, directory, name, formats)
 
 
 def plot_scan_1d(scan: Scan1DResult, directory: str | Path, name: str | None = None, *, formats: tuple[str, ...] = FORMATS) -> list[Path]:
     """Δχ² curve with the notebook's parabola interval shaded and the exact crossings marked."""
     plt = _pyplot()
     fig, ax = plt.subplots()
-    ax.plot(scan.grid, scan.delta_chi2, "k", lw=2, label="Δχ² scan")
+    ax.plot(scan.grid, scan.delta_chi2, "k", lw=2, label=r"$\Delta\chi^2$ scan")
     lo, hi = scan.parabola_interval
     if np.isfinite(lo) and np.isfinite(hi):
         x = np.linspace(lo, hi, 200)
@@ -81,7 +77,7 @@ def plot_contour_2d(scan: Scan2DResult, directory: str | Path, name: str = "cont
     ax.scatter([scan.fit[scan.y_parameter]], [scan.fit[scan.x_parameter]], color="black",
                zorder=5, label="best fit")
     bar = fig.colorbar(filled)
-    bar.set_label("Δχ²")
+    bar.set_label(r"$\Delta\chi^2$")
     ax.set_xlabel(_math(scan.y_parameter))
     ax.set_ylabel(_math(scan.x_parameter))
     ax.legend(loc="upper right", fontsize=11)
@@ -95,10 +91,64 @@ def plot_surface_3d(scan: Scan2DResult, directory: str | Path, name: str = "surf
     ax = fig.add_subplot(projection="3d")
     yy, xx = np.meshgrid(scan.y, scan.x)
     ax.contour3D(yy, xx, scan.delta_chi2, 80, cmap="coolwarm")
-    ax.set_xlabel(scan.y_parameter)
-    ax.set_ylabel(scan.x_parameter)
-    ax.set_zlabel("Δχ²")
+    ax.set_xlabel(_math(scan.y_parameter))
+    ax.set_ylabel(_math(scan.x_parameter))
+    ax.set_zlabel(r"$\Delta\chi^2$")
     return _save(fig, directory, name, formats)
+
+
+#: Labels of a fit's figures when the caller does not know what the output holds: no
+#: experiment's name, no luminosity (see :func:`hzx.plotting.fourlep.describe_output`).
+UNKNOWN_OUTPUT = {"status": "hzx fit", "data_label": "Data", "mc_label": "simulation",
+                  "lumi_fb": None}
+
+
+@dataclasses.dataclass(frozen=True)
+class StackInputs:
+    """What a fit's stack figure draws, on the model's full binning.
+
+    Attributes
+    ----------
+    edges : np.ndarray
+        Bin edges of the x axis (GeV for m4ℓ; 0, 1, … only for a model built from plain arrays).
+    xlabel : str
+        The x-axis label (the observable, or "bin" for plain arrays).
+    components : dict
+        Scaled template per name (events per bin; 0 in masked bins).
+    data : np.ndarray
+        Observed events per bin, those of dropped bins included.
+    band : np.ndarray or None
+        MC statistical uncertainty of the scaled total (events), None without variances.
+    masked : np.ndarray
+        Indices of the bins without simulation (dropped by ``drop_empty_bins``).
+    """
+
+    edges: np.ndarray
+    xlabel: str
+    components: dict[str, np.ndarray]
+    data: np.ndarray
+    band: np.ndarray | None
+    masked: np.ndarray
+
+
+def stack_inputs(model: TemplateModel, data: Any, values: Any = None, *,
+                 xlabel: str = r"$m_{4\ell}$ [GeV]") -> StackInputs:
+    """The stack of ``model`` at parameter ``values`` with ``data`` (the model's bins) on the
+    full binning: bins left out by ``drop_empty_bins`` come back as masked bins with their
+    data events, so the axis stays the observable's."""
+    theta = dict(zip(model.free_parameters, model.free_values(values), strict=True))
+    scale = {t.name: model.fixed.get(t.parameter, theta.get(t.parameter)) for t in model.templates}
+    components = {name: model.on_full_binning(v) for name, v in model.components(values).items()}
+    variances = [scale[t.name] ** 2 * t.variances for t in model.templates
+                 if t.variances is not None]
+    band = (model.on_full_binning(np.sqrt(np.sum(variances, axis=0)))
+            if len(variances) == len(model.templates) else None)
+    has_edges = (model.dropped is not None and model.dropped.edges is not None) or any(
+        t.edges is not None for t in model.templates)
+    masked = model.dropped.indices if model.dropped is not None else np.array([], dtype=int)
+    return StackInputs(edges=np.asarray(model.full_edges, dtype=float),
+                       xlabel=xlabel if has_edges else "bin", components=components,
+                       data=model.full_data(data), band=band, masked=np.asarray(masked, int))
 
 
 def plot_stack(
@@ -109,26 +159,28 @@ def plot_stack(
     name: str = "postfit_stack",
     *,
     title: str = "post-fit",
-    xlabel: str = "$m_{4\\ell}$ [GeV]",
+    labels: Mapping[str, Any] | None = None,
+    xlabel: str = r"$m_{4\ell}$ [GeV]",
     formats: tuple[str, ...] = FORMATS,
 ) -> list[Path]:
-    """Stacked scaled templates with the data as points (√N error bars)."""
-    plt = _pyplot()
-    import mplhep
+    """The data/simulation stack of the scaled templates (the one hzx stack,
+    :func:`hzx.plotting.fourlep.stack_with_ratio`): ratio panel, MC-stat band, data with
+    Poisson error bars, on the full m4ℓ axis with the bins without simulation marked.
 
-    fig, ax = plt.subplots()
-    parts = model.components(values)
-    labels = [f"{label} ({title})" for label in parts]
-    mplhep.histplot(list(parts.values()), bins=model.edges, stack=True, histtype="fill",
-                    label=labels, ax=ax)
-    mplhep.histplot(np.asarray(data, dtype=float), bins=model.edges, yerr=True, histtype="errorbar",
-                    color="black", label="data", ax=ax)
-    has_edges = any(t.edges is not None for t in model.templates)
-    # without edges (e.g. after drop_empty_bins) the axis is a bin index, not the observable
-    ax.set_xlabel(xlabel if has_edges else "bin index (bins without simulation dropped)")
-    ax.set_ylabel("events")
-    ax.legend(fontsize=10)
-    return _save(fig, directory, name, formats)
+    ``labels`` (``status``, ``data_label``, ``mc_label``, ``lumi_fb``) say what is drawn, as
+    :func:`hzx.plotting.fourlep.describe_output` gives them; unknown: :data:`UNKNOWN_OUTPUT`.
+    ``title`` and the parameter values are written under the experiment label."""
+    from hzx.plotting.fourlep import stack_with_ratio
+
+    info = {**UNKNOWN_OUTPUT, **(labels or {})}
+    stack = stack_inputs(model, data, values, xlabel=xlabel)
+    theta = dict(zip(model.free_parameters, model.free_values(values), strict=True))
+    note = f"{title}: " + ", ".join(f"{_math(p)} = {v:.2f}" for p, v in theta.items())
+    return stack_with_ratio(stack.edges, stack.components, stack.data, stack.band, directory,
+                            name, data_label=info["data_label"], status=info["status"],
+                            lumi_fb=info["lumi_fb"],
+                            band_label=f"{info['mc_label']}: stat. unc.", note=note,
+                            masked=stack.masked, xlabel=stack.xlabel, formats=formats)
 
 
 def plot_gof(gof: GofResult, directory: str | Path, name: str | None = None, *, formats: tuple[str, ...] = FORMATS) -> list[Path]:
@@ -143,10 +195,11 @@ def plot_gof(gof: GofResult, directory: str | Path, name: str | None = None, *, 
             label=f"{gof.n_toys} {gof.kind} toys")
     x = np.linspace(1e-6, top, 400)
     ax.plot(x, stats.chi2.pdf(x, gof.toys_ndf), "r-", lw=3, alpha=0.6,
-            label=f"χ² pdf (ndf = {gof.toys_ndf})")
+            label=rf"$\chi^2$ pdf (ndf = {gof.toys_ndf})")
     ax.axvline(gof.chi2, color="goldenrod", lw=2,
-               label=f"data χ² = {gof.chi2:.1f}\np(toys) = {gof.p_toys:.3g}, p(χ²) = {gof.p_asymptotic:.3g}")
-    ax.set_xlabel("χ²")
+               label=f"data $\\chi^2$ = {gof.chi2:.1f}\np(toys) = {gof.p_toys:.3g}, "
+                     f"p($\\chi^2$) = {gof.p_asymptotic:.3g}")
+    ax.set_xlabel(r"$\chi^2$")
     ax.set_ylabel("probability density")
     ax.set_title(gof.stage, fontsize=12)
     ax.legend(fontsize=10)
@@ -163,9 +216,9 @@ def plot_coverage(cov: CoverageResult, directory: str | Path, name: str = "cover
 
     k = len(cov.truth)
     ax.plot(cov.d_values, stats.chi2.cdf(cov.d_values, k), color="tab:red", lw=1,
-            label=f"χ² cdf, {k} dof (Wilks)")
+            label=rf"$\chi^2$ cdf, {k} dof (Wilks)")
     ax.axhline(cov.confidence, color="grey", ls=":")
-    ax.axvline(cov.d_asymptotic, color="tab:red", ls="--", label=f"χ² quantile {cov.d_asymptotic:.2f}")
+    ax.axvline(cov.d_asymptotic, color="tab:red", ls="--", label=rf"$\chi^2$ quantile {cov.d_asymptotic:.2f}")
     ax.axvline(cov.d_target, color="black", ls="-",
                label=f"d(68.3%) = {cov.d_target:.2f} ± {cov.d_target_err:.2f}")
     ax.set_xlabel("critical value d")

@@ -305,9 +305,15 @@ def write_report(report: dict[str, Any], path: str | Path) -> Path:
 
 
 def make_plots(
-    result: StudyResult, directory: str | Path, formats: tuple[str, ...] = ("png", "pdf")
+    result: StudyResult, directory: str | Path, formats: tuple[str, ...] = ("png", "pdf"),
+    *, labels: dict[str, Any] | None = None,
 ) -> list[Path]:
-    """All pictures of the study into ``directory``, one file per picture and format."""
+    """All pictures of the study into ``directory``, one file per picture and format.
+
+    ``labels`` say what the stacks draw (``status``, ``data_label``, ``mc_label``,
+    ``lumi_fb``): :func:`hzx.plotting.fourlep.describe_output` of the output fitted, when it
+    is known; without them the stacks carry no experiment's name and no luminosity.
+    """
     from hzx.fitting import plots
 
     paths: list[Path] = []
@@ -316,9 +322,9 @@ def make_plots(
     paths += plots.plot_contour_2d(result.scan2d, directory, formats=formats)
     paths += plots.plot_surface_3d(result.scan2d, directory, formats=formats)
     paths += plots.plot_stack(result.model, result.data, result.model.initial_free, directory,
-                              "prefit_stack", title="pre-fit", formats=formats)
+                              "prefit_stack", title="pre-fit", labels=labels, formats=formats)
     paths += plots.plot_stack(result.model, result.data, result.scan2d.fit.values, directory,
-                              "postfit_stack", title="best-fit", formats=formats)
+                              "postfit_stack", title="best fit", labels=labels, formats=formats)
     for g in result.gof.values():
         paths += plots.plot_gof(g, directory, formats=formats)
     paths += plots.plot_coverage(result.coverage, directory, formats=formats)

@@ -269,13 +269,13 @@ def _fit(output_path: str, toys: int, seed: int) -> Callable[[Path], dict]:
         from hzx.fitting.coverage import CoverageConfig
         from hzx.fitting.toys import GofConfig
         from hzx.io import load_output
+        from hzx.plotting.fourlep import describe_output
 
         output = load_output(output_path)
         # generated samples of a few thousand events leave some m4ℓ bins without simulation:
-        # those bins are dropped explicitly (and listed in the report)
-        full, _, _ = model_from_output(output)
-        empty = np.flatnonzero(np.all([t.values == 0 for t in full.templates], axis=0))
+        # those bins are dropped explicitly (listed in the report, marked in the figures)
         model, data, chosen = model_from_output(output, drop_empty=True)
+        empty = model.dropped.indices if model.dropped is not None else np.array([], int)
         pseudo = any(output[d]["metadata"].get("pseudo_data") for d in chosen["data"])
         # the notebook's ranges are centred on the real data's best fit; pseudo-data are drawn
         # at s_s = s_b = 1, so the demo scans around 1
@@ -290,7 +290,7 @@ def _fit(output_path: str, toys: int, seed: int) -> Callable[[Path], dict]:
                                                             datasets=chosen, seed=seed))
         report["dropped_empty_bins"] = empty.tolist()
         write_report(report, folder / "fit_report.json")
-        paths = make_plots(result, folder, formats=("png",))
+        paths = make_plots(result, folder, formats=("png",), labels=describe_output(output))
         summary = summary_lines(report)
         if pseudo:
             summary.insert(0, "pseudo-data generated with s_s = s_b = 1 (the truth of this fit)")
@@ -390,8 +390,8 @@ def _delphes_run(name: str, gen_dirs: list[str], workers: int, **options: Any
         from hzx.generation.jobs import fileset_from_manifest
         from hzx.io import save_output
         from hzx.processors.registry import build
-
         from hzx.runner import RunOptions, run_processor
+
         fileset: dict[str, Any] = {}
         for directory in gen_dirs:
             fileset.update(fileset_from_manifest(directory))

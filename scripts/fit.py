@@ -109,8 +109,14 @@ def run(args: argparse.Namespace) -> int:
     for line in summary_lines(report):
         print(line)
     print(f"report: {args.report}")
+    if model.dropped is not None:
+        for index, events in zip(model.dropped.indices, model.dropped.data, strict=True):
+            print(f"bin {index} has no simulation: left out ({events:g} data events)")
     if args.plots:
-        paths = make_plots(result, args.plots, tuple(args.plot_formats))
+        from hzx.plotting.fourlep import describe_output
+
+        paths = make_plots(result, args.plots, tuple(args.plot_formats),
+                           labels=describe_output(output))
         print(f"plots: {len(paths)} files in {args.plots}")
     if args.pyhf:
         write_pyhf_workspace(model, data, args.pyhf, channel=args.histogram)

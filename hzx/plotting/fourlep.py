@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -83,21 +84,21 @@ def experiment_label(ax: Any, status: str, lumi_fb: float | None) -> None:
     ax.text(0.03, 0.88, energy, transform=ax.transAxes, va="top", fontsize=12)
 
 
-def stack_with_ratio(edges: np.ndarray, components: dict[str, np.ndarray],
-                     data: np.ndarray | None, band: np.ndarray | None, outdir: str | Path,
-                     name: str, *, data_label: str = "Data", status: str = "Open Data",
-                     lumi_fb: float | None = None, band_label: str = "MC stat. unc.",
-                     note: str | None = None, colours: dict[str, str] | None = None,
-                     xlabel: str = r"$m_{4\ell}$ [GeV]", ymax: float | None = None,
-                     formats: tuple[str, ...] = ("png", "pdf")) -> list[Path]:
-    """A data/simulation stack on m4ℓ with its uncertainty band (±``band`` events around the
-    total) and a data/prediction ratio panel; returns the written paths."""
+def draw_stack(ax: Any, rax: Any, edges: np.ndarray, components: dict[str, np.ndarray],
+               data: np.ndarray | None, band: np.ndarray | None, *, data_label: str = "Data",
+               band_label: str = "MC stat. unc.", colours: dict[str, str] | None = None,
+               masked: np.ndarray | Sequence[int] | None = None,
+               masked_label: str = "no simulation", xlabel: str = r"$m_{4\ell}$ [GeV]",
+               legend: bool = True) -> float:
+    """The one data/simulation stack of hzx, drawn into a main panel ``ax`` and a ratio panel
+    ``rax`` (sharing x): the stacked ``components`` (events per bin on ``edges``), the
+    uncertainty band (±``band`` events around the total, hatched; relative, grey, in the
+    ratio), the data with Garwood error bars and data/prediction. ``masked`` bin indices have
+    no prediction (e.g. dropped by ``drop_empty_bins``): shaded and labelled ``masked_label``,
+    their data still drawn. Returns the highest point drawn (events), for the y range."""
     import mplhep
 
-    plt = setup("ATLAS")
     edges = np.asarray(edges, dtype=float)
-    fig, (ax, rax) = plt.subplots(2, 1, figsize=(8, 7.5), sharex=True,
-                                  gridspec_kw={"height_ratios": [3, 1], "hspace": 0.05})
     names = list(components)
     values = [np.asarray(components[n], dtype=float) for n in names]
     palette = colours or {}
@@ -116,6 +117,11 @@ def stack_with_ratio(edges: np.ndarray, components: dict[str, np.ndarray],
             rel = np.where(total > 0, band / total, 0.0)
         rax.stairs(1 + rel, edges, baseline=1 - rel, fill=True, color="lightgrey",
                    label=band_label)
+    for k, index in enumerate(np.asarray(masked if masked is not None else [], dtype=int)):
+        for panel in (ax, rax):
+            panel.axvspan(edges[index], edges[index + 1], facecolor="#e0e0e0",
+                          edgecolor="#909090", hatch="xx", lw=0, zorder=0,
+                          label=masked_label if (k == 0 and panel is ax) else None)
     centres = 0.5 * (edges[1:] + edges[:-1])
     top = float(np.max(total + (band if band is not None else 0.0), initial=0.0))
     if data is not None:
@@ -135,11 +141,41 @@ def stack_with_ratio(edges: np.ndarray, components: dict[str, np.ndarray],
     ax.set_xlim(edges[0], edges[-1])
     widths = np.diff(edges)
     ax.set_ylabel(f"Events / {widths[0]:g} GeV" if np.allclose(widths, widths[0]) else "Events")
+    if legend:
+        ax.legend(loc="upper right", fontsize=11)
+    return top
+
+
+def stack_figure(edges: np.ndarray, components: dict[str, np.ndarray],
+                 data: np.ndarray | None, band: np.ndarray | None, *, data_label: str = "Data",
+                 status: str = "Open Data", lumi_fb: float | None = None,
+                 band_label: str = "MC stat. unc.", note: str | None = None,
+                 colours: dict[str, str] | None = None,
+                 masked: np.ndarray | Sequence[int] | None = None,
+                 masked_label: str = "no simulation", xlabel: str = r"$m_{4\ell}$ [GeV]",
+                 ymax: float | None = None) -> Any:
+    """:func:`draw_stack` on a new figure (main and ratio panel) with the experiment label;
+    returns the figure (its axes: main, ratio) unsaved."""
+    plt = setup("ATLAS")
+    fig, (ax, rax) = plt.subplots(2, 1, figsize=(8, 7.5), sharex=True,
+                                  gridspec_kw={"height_ratios": [3, 1], "hspace": 0.05})
+    top = draw_stack(ax, rax, edges, components, data, band, data_label=data_label,
+                     band_label=band_label, colours=colours, masked=masked,
+                     masked_label=masked_label, xlabel=xlabel)
     ax.set_ylim(0, ymax if ymax else 1.45 * max(top, 1.0))
-    ax.legend(loc="upper right", fontsize=11)
     experiment_label(ax, status, lumi_fb)
     if note:
         ax.text(0.03, 0.81, note, transform=ax.transAxes, va="top", fontsize=12)
+    return fig
+
+
+def stack_with_ratio(edges: np.ndarray, components: dict[str, np.ndarray],
+                     data: np.ndarray | None, band: np.ndarray | None, outdir: str | Path,
+                     name: str, *, formats: tuple[str, ...] = ("png", "pdf"),
+                     **options: Any) -> list[Path]:
+    """A data/simulation stack on m4ℓ with its uncertainty band and a data/prediction ratio
+    panel (:func:`stack_figure`, ``options`` as there), saved; returns the written paths."""
+    fig = stack_figure(edges, components, data, band, **options)
     return save(fig, outdir, name, formats)
 
 
@@ -181,37 +217,42 @@ def plot_m4l(output: Any, outdir: str | Path, *, lumi_fb: float | None = None,
 
 
 def plot_channels(output: Any, outdir: str | Path, name: str = "m4l_channels") -> list[Path]:
-    """m4ℓ per channel (4e, 2e2μ, 4μ), one panel each, same stacking as :func:`plot_m4l`."""
-    import mplhep
-
+    """m4ℓ per channel (4e, 2e2μ, 4μ), one column each, the same stack, band and ratio
+    panel as :func:`plot_m4l` (:func:`draw_stack`)."""
     plt = setup("ATLAS")
     sums = sum_by_role(output, "m4l_channel")
     info = describe_output(output)
     channels = list(next(iter(sums.values())).axes["channel"])
-    fig, axes = plt.subplots(1, len(channels), figsize=(6 * len(channels), 5), sharey=True)
-    for ax, channel in zip(np.atleast_1d(axes), channels, strict=True):
-        parts = [(sums[r][channel, :], lab, colour) for r, lab, colour in (
-            ("background", "Backgrounds", COLOURS["background"]),
-            ("signal", "Higgs", COLOURS["signal"])) if r in sums]
-        if parts:
-            mplhep.histplot([p for p, _, _ in parts], stack=True, histtype="fill",
-                            label=[lab for _, lab, _ in parts], color=[c for _, _, c in parts],
-                            ax=ax)
-        if "data" in sums:
-            d = sums["data"][channel, :]
-            mplhep.histplot(d.values(), d.axes[0].edges, histtype="errorbar", yerr=True,
-                            color="black", label=info["data_label"], ax=ax)
+    fig, axes = plt.subplots(2, len(channels), figsize=(6 * len(channels), 6.5), sharex="col",
+                             sharey="row", squeeze=False,
+                             gridspec_kw={"height_ratios": [3, 1], "hspace": 0.05})
+    tops = []
+    for column, channel in enumerate(channels):
+        ax, rax = axes[0, column], axes[1, column]
+        components: dict[str, np.ndarray] = {}
+        variance = None
+        for role, label in (("background", "Backgrounds"), ("signal", "Higgs")):
+            if role in sums:
+                h = sums[role][channel, :]
+                components[label] = h.values()
+                v = h.variances()
+                if v is not None:
+                    variance = v if variance is None else variance + v
         edges = next(iter(sums.values())).axes["m4l"].edges
-        ax.set_xlim(edges[0], edges[-1])
+        data = sums["data"][channel, :].values() if "data" in sums else None
+        tops.append(draw_stack(ax, rax, edges, components, data,
+                               None if variance is None else np.sqrt(variance),
+                               data_label=info["data_label"],
+                               band_label=f"{info['mc_label']}: stat. unc.",
+                               colours={"Backgrounds": COLOURS["background"],
+                                        "Higgs": COLOURS["signal"]}, legend=column == 0))
         ax.set_title(channel.replace("mu", r"$\mu$"))
-        ax.set_xlabel(r"$m_{4\ell}$ [GeV]")
-        ax.legend(fontsize=10)
-    first = np.atleast_1d(axes)[0]
-    widths = np.diff(edges)
-    first.set_ylabel(f"Events / {widths[0]:g} GeV")
+        if column:
+            ax.set_ylabel("")
+            rax.set_ylabel("")
+    first = axes[0, 0]
+    first.set_ylim(0, 1.45 * max(max(tops), 1.0))
     experiment_label(first, info["status"], info["lumi_fb"])
-    top = max(ax.get_ylim()[1] for ax in np.atleast_1d(axes))
-    first.set_ylim(0, 1.3 * top)
     return save(fig, outdir, name)
 
 
