@@ -80,7 +80,7 @@ def apply_regression(model_path: str | Path, input_h5: str | Path, output_h5: st
         raise InputFileError(str(model_path), f"model is a {checkpoint['task']} model, not a regression")
     if scaler_path is not None:
         if not Path(scaler_path).is_file():
-            raise InputFileError(str(scaler_path), "scaler file does not exist (--scaler-path)")
+            raise InputFileError(str(scaler_path), "scaler file does not exist (scaler_path)")
         preprocessor = Preprocessor.load(scaler_path)
     else:
         preprocessor = Preprocessor.from_dict(checkpoint["preprocessor"])
@@ -95,7 +95,7 @@ def apply_regression(model_path: str | Path, input_h5: str | Path, output_h5: st
     except OSError as err:
         raise InputFileError(str(input_h5), f"not a readable HDF5 file ({err})") from err
     if existing and not overwrite:
-        raise ConfigurationError(f"{input_h5}: dataset '{existing[0]}' exists; pass --overwrite "
+        raise ConfigurationError(f"{input_h5}: dataset '{existing[0]}' exists; set overwrite "
                                  "to replace it")
     if output_h5 is None or Path(output_h5).resolve() == input_h5.resolve():
         target = input_h5
@@ -108,7 +108,7 @@ def apply_regression(model_path: str | Path, input_h5: str | Path, output_h5: st
     n_sentinel = 0
     with h5py.File(target, "r+") as h5:
         if features_key not in h5:
-            raise InputFileError(str(input_h5), f"no dataset '{features_key}' (--features-key); "
+            raise InputFileError(str(input_h5), f"no dataset '{features_key}' (features_key); "
                                  f"datasets present: {', '.join(sorted(h5.keys()))}")
         source = h5[features_key]
         if source.ndim != 2 or source.shape[1] != preprocessor.n_features:

@@ -91,7 +91,7 @@ class DataConfig:
         object.__setattr__(self, "extra_eval_h5", tuple(str(p) for p in self.extra_eval_h5))
         object.__setattr__(self, "extra_eval_label", tuple(self.extra_eval_label))
         if not self.input_h5:
-            raise ConfigurationError("no training file: give at least one --input-h5")
+            raise ConfigurationError("no training file: input_h5 names none")
         _choice("missing", self.missing, MISSING_POLICIES)
         _choice("standardize", self.standardize, SCALERS)
         for name in ("test_split", "val_split"):
@@ -104,7 +104,7 @@ class DataConfig:
                 f"{self.test_split} + {self.val_split}")
         if self.extra_eval_label and len(self.extra_eval_label) not in (1, len(self.extra_eval_h5)):
             raise ConfigurationError(
-                f"--extra-eval-label: give one label or one per --extra-eval-h5 file "
+                f"extra_eval_label: give one label or one per extra_eval_h5 file "
                 f"({len(self.extra_eval_h5)}), got {len(self.extra_eval_label)}"
             )
 
@@ -267,7 +267,7 @@ class OptunaConfig:
 
     def __post_init__(self) -> None:
         if self.trials < 0:
-            raise ConfigurationError(f"--optuna-trials must be ≥ 0, got {self.trials}")
+            raise ConfigurationError(f"OptunaConfig.trials must be ≥ 0, got {self.trials}")
         if self.direction is not None:
             _choice("optuna direction", self.direction, ("minimize", "maximize"))
         _choice("optuna pruner", self.pruner, PRUNERS)

@@ -92,10 +92,10 @@ class ConvertOptions:
 
     def __post_init__(self) -> None:
         if self.n_workers < 1:
-            raise ConfigurationError(f"--n-workers must be ≥ 1, got {self.n_workers}")
+            raise ConfigurationError(f"n_workers must be ≥ 1, got {self.n_workers}")
         if self.max_tracks < 1 or self.max_constituents < 0 or self.ghost_dr <= 0:
-            raise ConfigurationError("--max-tracks must be ≥ 1, --max-constituents ≥ 0 and "
-                                     "--ghost-dr > 0")
+            raise ConfigurationError(f"max_tracks must be ≥ 1, max_constituents ≥ 0 and ghost_dr > 0; got "
+                                     f"{self.max_tracks}, {self.max_constituents}, {self.ghost_dr}")
 
 
 def safe_stem(path: str) -> str:
@@ -111,9 +111,9 @@ def input_files(input_path: str, file_pattern: str = "*.root") -> list[str]:
     if os.path.isdir(input_path):
         files = sorted(glob.glob(os.path.join(input_path, file_pattern)))
         if not files:
-            raise InputFileError(input_path, f"no file matches --file-pattern {file_pattern!r}")
+            raise InputFileError(input_path, f"no file matches file_pattern {file_pattern!r}")
         return files
-    raise InputFileError(input_path, "no such file or directory (--input)")
+    raise InputFileError(input_path, "no such file or directory (input_path)")
 
 
 def tree_name(path: str) -> str:

@@ -234,7 +234,7 @@ def load_jets(
         except OSError as err:
             raise InputFileError(path, f"not a readable HDF5 file ({err})") from err
         with h5:
-            feats_ds = _require(h5, path, features_key, " (--features-key)")
+            feats_ds = _require(h5, path, features_key, " (features_key)")
             if feats_ds.ndim != 2:
                 raise InputFileError(
                     path, f"dataset '{features_key}' must be 2-D (jets, features), has shape {feats_ds.shape}")
@@ -248,10 +248,10 @@ def load_jets(
                     path, f"dataset '{features_key}' has {n_feat} features but {origin} has {reference}")
             feats = np.asarray(feats_ds[()], dtype=np.float32)
             names = default_feature_names(features_key, n_feat, feats_ds.attrs)
-            cls_ds = _require(h5, path, class_key, " (--class-key)")
+            cls_ds = _require(h5, path, class_key, " (class_key)")
             cls = np.asarray(cls_ds[()]).astype(np.int64).ravel()
             if targets_key is not None:
-                tgt = np.asarray(_require(h5, path, targets_key, " (--targets-key)")[()],
+                tgt = np.asarray(_require(h5, path, targets_key, " (targets_key)")[()],
                                  dtype=np.float32).ravel()
             else:
                 tgt = np.full(n_jets, np.nan, dtype=np.float32)

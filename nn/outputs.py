@@ -46,9 +46,9 @@ def plot_regression_outputs(input_h5: str | Path, output: str | Path = DEFAULT_O
     if not input_h5.is_file():
         raise InputFileError(str(input_h5), "file does not exist")
     if bins < 1:
-        raise ConfigurationError(f"--bins must be ≥ 1, got {bins}")
+        raise ConfigurationError(f"bins must be ≥ 1, got {bins}")
     with h5py.File(input_h5, "r") as h5:
-        for key, flag in ((predictions_key, "--predictions-key"), (is_signal_key, "--is-signal-key")):
+        for key, flag in ((predictions_key, "predictions_key"), (is_signal_key, "is_signal_key")):
             if key not in h5:
                 raise InputFileError(str(input_h5), f"no dataset '{key}' ({flag}); datasets "
                                      f"present: {', '.join(sorted(h5.keys()))}")

@@ -57,7 +57,7 @@ class Preprocessor:
             bad = [feature_names[i] for i in np.flatnonzero(all_undefined)]
             raise ConfigurationError(
                 f"features {bad} are undefined (sentinel/NaN) for every training jet: "
-                "cannot impute them; drop them or choose missing='keep'")
+                "cannot impute them; drop them or choose missing 'keep'")
         fill = np.nan_to_num(np.nanmedian(defined, axis=0)) if missing == "impute" else np.zeros(x.shape[1])
         if missing == "impute":
             x = np.where(undefined, fill, x)

@@ -23,7 +23,8 @@ def resolve_device(requested: str = "auto") -> str:
     import torch
 
     if requested == "cuda" and not torch.cuda.is_available():
-        raise ConfigurationError("--device cuda requested but torch sees no CUDA device")
+        raise ConfigurationError("device 'cuda' requested but torch sees no GPU "
+                                 "(torch.cuda.is_available() is False)")
     if requested == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     return requested

@@ -85,7 +85,7 @@ def tune(task: str, data: DataConfig, base: TrainConfig, search: OptunaConfig,
     from hzx.nn.training import predict, resolve_device
 
     if search.trials < 1:
-        raise ConfigurationError("tune() needs --optuna-trials ≥ 1")
+        raise ConfigurationError("tune() needs OptunaConfig.trials ≥ 1")
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     direction = search.direction or DEFAULT_DIRECTION[task]
@@ -101,7 +101,7 @@ def tune(task: str, data: DataConfig, base: TrainConfig, search: OptunaConfig,
     if existing is not None and existing.direction.name.lower() != direction:
         raise ConfigurationError(
             f"study '{study_name}' in {storage} was created to {existing.direction.name.lower()}, "
-            f"not to {direction}: choose another --optuna-study or the same --optuna-direction")
+            f"not to {direction}: choose another OptunaConfig.study or the same OptunaConfig.direction")
     previous_trials = len(existing.trials) if existing is not None else 0
     # A resumed study gets a sampler seeded differently, else it would replay the first trials.
     sampler = optuna.samplers.TPESampler(seed=base.seed + previous_trials)

@@ -21,6 +21,13 @@ import argparse
 import json
 import sys
 
+from hzx.scripts.flags import as_flags, flag_names
+
+#: Parameter names the library gives in its errors → the flags of each form of ``hzx h5``.
+CONVERT_FLAGS = flag_names("max_constituents", "max_tracks", "ghost_dr", "file_pattern",
+                           "n_workers", "chunksize", input_path="--input")
+WRITE_FLAGS = flag_names("require_roles", "signal_pids", "signal_jets")
+
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
@@ -120,6 +127,7 @@ def main(args: argparse.Namespace) -> int:
     return _write(write_parser().parse_args(argv))
 
 
+@as_flags(CONVERT_FLAGS)
 def _convert(a: argparse.Namespace) -> int:
     from hzx.nn.convert import ConvertOptions, convert
 
@@ -185,6 +193,7 @@ def _jsonable(value):
     return str(value)
 
 
+@as_flags(WRITE_FLAGS)
 def _write(a: argparse.Namespace) -> int:
     from hzx.nn.h5 import write_h5
 

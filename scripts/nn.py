@@ -33,6 +33,8 @@ import argparse
 import json
 from pathlib import Path
 
+from hzx.scripts.flags import as_flags, flag_names
+
 #: args.json keys of the study's scripts, in their order.
 REGRESSION_ARGS = (
     "input_h5", "features_key", "targets_key", "class_key", "output_dir", "extra_eval_h5",
@@ -52,6 +54,20 @@ HZX_ARGS = ("missing", "weight_decay", "batch_norm", "class_weight", "label_key"
             "extra_eval_label", "rejections", "signal_accuracy_tolerance", "device", "threads",
             "no_plots")
 
+#: Parameter names the library gives in its errors → the flags of each verb.
+_DATA_KEYS = ("input_h5", "features_key", "targets_key", "class_key", "batch_size", "device")
+TRAIN_FLAGS = flag_names(
+    *_DATA_KEYS, "label_key", "extra_eval_h5", "extra_eval_label", "test_split", "val_split",
+    "missing", "standardize", "epochs", "hidden_sizes", "dropout", "learning_rate",
+    "huber_delta", "signal_accuracy_tolerance", "patience", "weight_decay",
+    **{"OptunaConfig.trials": "--optuna-trials", "OptunaConfig.study": "--optuna-study",
+       "OptunaConfig.direction": "--optuna-direction"})
+APPLY_FLAGS = flag_names(*_DATA_KEYS, "scaler_path", "overwrite", prediction_key="--prediction-dataset",
+                         output_key="--augmented-features-key")
+PLOT_FLAGS = flag_names("input_h5", "features_key", "targets_key", "class_key", "bins",
+                        "predictions_key", "is_signal_key", label_key="--is-signal-key",
+                        value_range="--range")
+
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
@@ -63,11 +79,11 @@ def register(subparsers) -> None:
     sub = verbs.add_parser("train-regression", help="train the a-mass regression "
                            "(train_regression_pytorch.py), optionally tuned with Optuna")
     _regression_arguments(sub)
-    sub.set_defaults(func=_train, task="regression")
+    sub.set_defaults(func=as_flags(TRAIN_FLAGS)(_train), task="regression")
     sub = verbs.add_parser("train-classifier", help="train the signal/background classifier "
                            "(train_classification_pytorch.py), optionally tuned with Optuna")
     _classifier_arguments(sub)
-    sub.set_defaults(func=_train, task="classification")
+    sub.set_defaults(func=as_flags(TRAIN_FLAGS)(_train), task="classification")
 
     sub = verbs.add_parser("apply", help="store the regressed mass as regression_prediction and "
                            "ghost_track_vars_with_reg (apply_regression_model.py)")
@@ -97,7 +113,7 @@ def register(subparsers) -> None:
     sub.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     sub.add_argument("--overwrite", action="store_true",
                      help="allow replacing existing datasets of the same name")
-    sub.set_defaults(func=_apply)
+    sub.set_defaults(func=as_flags(APPLY_FLAGS)(_apply))
 
     sub = verbs.add_parser("plot-outputs", help="regression output per class, raw and "
                            "normalised (plot_regression_outputs.py)")
@@ -115,14 +131,14 @@ def register(subparsers) -> None:
     sub.add_argument("--logy", action="store_true", help="log y axis (raw-count plot)")
     sub.add_argument("--include-classes", type=int, nargs="+", metavar="CLASS_ID",
                      help="only these signal class ids")
-    sub.set_defaults(func=_plot_outputs)
+    sub.set_defaults(func=as_flags(PLOT_FLAGS)(_plot_outputs))
 
     sub = verbs.add_parser("inspect", help="datasets, classes and per-class feature statistics")
     sub.add_argument("--input-h5", required=True)
     sub.add_argument("--features-key", default="ghost_track_vars")
     sub.add_argument("--class-key", default="signal_class")
     sub.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    sub.set_defaults(func=_inspect)
+    sub.set_defaults(func=as_flags(PLOT_FLAGS)(_inspect))
 
     sub = verbs.add_parser("plot-features", help="class breakdown, signal-vs-background feature "
                            "histograms, truth mass, per-class distributions (plot_features.py)")
@@ -148,7 +164,7 @@ def register(subparsers) -> None:
     sub.add_argument("--log", action="store_true", help="log y axis of the per-class plots")
     sub.add_argument("--no-background", action="store_true",
                      help="leave class −1 out of the per-class plots")
-    sub.set_defaults(func=_plot_features)
+    sub.set_defaults(func=as_flags(PLOT_FLAGS)(_plot_features))
 
 
 def _common_arguments(sub, task: str, train, data):

@@ -59,8 +59,8 @@ def test_apply_writes_regressed_mass_batchwise(trained):
     assert np.allclose(extended[~undefined, 7], expected[~undefined], rtol=1e-5, atol=1e-5)
 
     # As the study: replacing the datasets (here in place, the default without --output-h5)
-    # needs --overwrite; the input is left untouched when refused.
-    with pytest.raises(ConfigurationError, match=r"'regression_prediction' exists.*--overwrite"):
+    # needs overwrite (--overwrite); the input is left untouched when refused.
+    with pytest.raises(ConfigurationError, match=r"'regression_prediction' exists.*set overwrite"):
         apply_regression(base / "reg", out)
     apply_regression(base / "reg", out, overwrite=True)  # in place, datasets replaced
     with h5py.File(out, "r") as h5:

@@ -167,7 +167,7 @@ def test_metrics_against_known_values():
 def test_configuration_is_validated():
     with pytest.raises(ConfigurationError, match="loss"):
         TrainConfig(loss="l1")
-    with pytest.raises(ConfigurationError, match="input-h5"):
+    with pytest.raises(ConfigurationError, match="input_h5"):
         DataConfig()
     with pytest.raises(ConfigurationError, match="test_split"):
         DataConfig(input_h5=("a.h5",), test_split=1.2)
