@@ -144,13 +144,13 @@ def interrupted_line(args: argparse.Namespace, processor, checkpoints: Path) -> 
 
 
 def format_summary(s: dict) -> str:
-    """One line: events, rate, chunks (and from checkpoints), retries, skipped, peak memory."""
+    """One line: events, rate, chunks (and from checkpoints), bytes read, skipped, peak memory."""
     parts = [f"{s['events']:,} events in {s['wall_time_s']:.1f} s "
              f"({s['events_per_s'] or 0:,.0f} events/s)", f"{s['chunks']} chunks"]
     if s.get("chunks_from_checkpoint"):
         parts.append(f"{s['chunks_from_checkpoint']} from checkpoints")
-    if s.get("retries"):
-        parts.append(f"{s['retries']} retries")
+    if s.get("bytes_read"):
+        parts.append(f"{s['bytes_read'] / 1e6:,.1f} MB read")
     if s.get("skipped_files"):
         parts.append(f"{s['skipped_files']} skipped file(s)")
     if s.get("peak_worker_memory_mb"):

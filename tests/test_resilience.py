@@ -67,6 +67,20 @@ def reference(sample):
     return out
 
 
+def test_summary_holds_what_coffea_measured(sample, reference):
+    """savemetrics: the columns read are the processor's branches; bytes read scale with chunks."""
+    one = reference["_provenance"]["summary"]
+    assert {c.rsplit("-", 1)[0] for c in one["columns_read"]} == \
+        set(FourLeptonProcessor().required_branches())
+    ten = run(sample, chunksize=156)["_provenance"]["summary"]
+    assert (one["chunks"], ten["chunks"]) == (1, 10)
+    # the file holds one basket per branch: every chunk reads all of them again
+    assert ten["bytes_read"] == 10 * one["bytes_read"] > 0
+    assert 0 < one["process_time_s"] <= one["wall_time_s"]
+    # coffea does not say how often it retried: the summary records what was allowed
+    assert one["retries_allowed"] == 3 and "retries" not in one
+
+
 class InterruptedProcessor(FourLeptonProcessor):
     """Fails on every chunk from entry ``stop_at`` on: an interruption, test-controlled."""
 

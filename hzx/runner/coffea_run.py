@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import time
-import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -253,17 +252,14 @@ def run_processor(
     raises :class:`~hzx.errors.InputFileError` naming the file — or, with
     ``run.skip_bad_files``, is skipped and listed in ``metadata["skipped_files"]`` of its dataset.
     After the run, every file's processed entries are checked against its length, so a chunk that
-    failed and was skipped is recorded too.
+    failed and was skipped is recorded too. The provenance's ``summary`` holds what coffea
+    measured (``savemetrics``): bytes read, the columns read, the processors' own time.
     """
-    from coffea import processor
-    from coffea.processor.executor import FileMeta
-
     from hzx.provenance import digest, provenance
 
     executor = executor or ExecutorOptions()
     run = run or RunOptions()
     fileset = normalise_fileset(fileset, treename, processor_instance)  # roles resolved here
-    branches = tuple(processor_instance.required_branches())
     for dataset, entry in fileset.items():  # e.g. normalisation of simulation: before any work
         processor_instance.validate_metadata(dataset, entry["metadata"])
 
@@ -271,85 +267,39 @@ def run_processor(
         if executor.uses_dask and client is None:
             client = stack.enter_context(dask_client(executor))
         started = time.perf_counter()
-        good, bad = preflight(fileset, branches, executor, run.timeout_s, client=client)
+        good, bad = preflight(fileset, tuple(processor_instance.required_branches()), executor,
+                              run.timeout_s, client=client)
         if bad and not run.skip_bad_files:
-            (dataset, problems), = list(bad.items())[:1]
-            first = problems[0]
-            others = sum(len(v) for v in bad.values()) - 1
-            more = f" (and {others} more bad file(s); --skip-bad-files skips them)" if others else \
-                " (--skip-bad-files would skip it and record it)"
-            raise InputFileError(first["file"], f"{first['reason']} [dataset {dataset!r}]{more}")
-
-        cache: dict[Any, dict[str, Any]] = {}
-        runnable: dict[str, dict[str, Any]] = {}
-        for dataset, entry in fileset.items():
-            files = {p: t for p, t in entry["files"].items() if (dataset, p) in good}
-            if not files:
-                continue
-            runnable[dataset] = {"files": files, "metadata": entry["metadata"]}
-            for path, tree in files.items():
-                meta = {**entry["metadata"], **{k: v for k, v in good[(dataset, path)].items()
-                                                if k != "treename"}}
-                cache[FileMeta(dataset, path, tree)] = meta
-
-        output: dict[str, Any] = {}
-        checkpointer = None
+            raise _first_bad_file(bad)
+        runnable = {dataset: {"files": files, "metadata": fileset[dataset]["metadata"]}
+                    for dataset, files in _good_files(fileset, good).items() if files}
         before = checkpoint_files(run.checkpoint_dir, processor_instance)
-        if run.checkpoint_dir:
-            checkpointer = _checkpointer_class()(str(run.checkpoint_dir))
-        if runnable:
-            runner = processor.Runner(
-                executor=coffea_executor(executor, client),
-                chunksize=run.chunksize,
-                maxchunks=run.maxchunks,
-                metadata_cache=cache,
-                skipbadfiles=run.skip_bad_files,
-                xrootdtimeout=run.timeout_s,
-                schema=schema,
-                checkpointer=checkpointer,
-            )
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                output = dict(runner(runnable, processor_instance, treename=treename) or {})
-            retries = sum("Performed attempt" in str(w.message) for w in caught)
-        else:
-            retries = 0
+        output, metrics = (_coffea_run(processor_instance, runnable, treename, schema, executor,
+                                       run, client) if runnable else ({}, {}))
         elapsed = time.perf_counter() - started
         peak_mb = peak_memory_mb(executor.executor, client)
         jobs = batch_jobs_of(executor, client)
-    after = checkpoint_files(run.checkpoint_dir, processor_instance)
+    new_checkpoints = len(checkpoint_files(run.checkpoint_dir, processor_instance) - before)
 
-    for dataset, entry in fileset.items():
-        if dataset not in output:
-            output[dataset] = processor_instance.empty_output(dataset, entry["metadata"])
-        meta = output[dataset].setdefault("metadata", {})
-        # set once here: per-chunk strings would be concatenated by coffea's accumulate
-        meta["role"] = entry["metadata"].get("role")
-        skipped = list(bad.get(dataset, []))
-        if run.maxchunks is None:
-            processed = meta.get("entries_by_file", {})
-            for path in entry["files"]:
-                if (dataset, path) in good:
-                    expected = good[(dataset, path)]["numentries"]
-                    got = processed.get(path, 0)
-                    if got != expected:
-                        skipped.append({"file": path, "reason": f"only {got} of {expected} entries "
-                                        "processed: a chunk failed and was skipped"})
-        meta["skipped_files"] = skipped
-        meta["files_in_fileset"] = sorted(entry["files"])
-
-    # datasets in fileset order, whatever order the chunks finished in
-    output = {dataset: output[dataset] for dataset in fileset}
-    events = sum(output[d].get("metadata", {}).get("events_read", 0) for d in fileset)
-    chunks = sum(output[d].get("metadata", {}).get("chunks", 0) for d in fileset)
+    output = _annotate(output, fileset, good, bad, processor_instance, complete=run.maxchunks is None)
+    events = sum(output[d]["metadata"].get("events_read", 0) for d in fileset)
+    chunks = sum(output[d]["metadata"].get("chunks", 0) for d in fileset)
     summary = {
         "events": events,
         "chunks": chunks,
-        "chunks_from_checkpoint": chunks - len(after - before) if run.checkpoint_dir else 0,
-        "chunks_processed": len(after - before) if run.checkpoint_dir else chunks,
+        "chunks_from_checkpoint": chunks - new_checkpoints if run.checkpoint_dir else 0,
+        "chunks_processed": new_checkpoints if run.checkpoint_dir else chunks,
         "wall_time_s": round(elapsed, 3),
         "events_per_s": round(events / elapsed, 1) if elapsed > 0 else None,
-        "retries": retries if not executor.uses_dask else None,
+        # coffea's metrics, summed over chunks (a chunk loaded from a checkpoint counts with the
+        # figures of the run that processed it)
+        "bytes_read": int(metrics.get("bytesread", 0)),
+        "columns_read": sorted(metrics.get("columns", [])),
+        "process_time_s": round(float(metrics.get("processtime", 0.0)), 3),
+        # How often tasks were retried is not public in coffea (its iterative and futures
+        # executors only warn; Dask retries inside the scheduler): the summary records the
+        # retries allowed, and what still failed is in skipped_files.
+        "retries_allowed": executor.retries,
         "skipped_files": sum(len(output[d]["metadata"]["skipped_files"]) for d in fileset),
         "peak_worker_memory_mb": round(peak_mb, 1) if peak_mb else None,
     }
@@ -367,3 +317,72 @@ def run_processor(
         wall_time_s=round(elapsed, 3),
     )
     return output
+
+
+def _first_bad_file(bad: Mapping[str, list[dict[str, str]]]) -> InputFileError:
+    """The error for the first bad file (and how many others there are)."""
+    dataset, problems = next(iter(bad.items()))
+    first = problems[0]
+    others = sum(len(v) for v in bad.values()) - 1
+    more = (f" (and {others} more bad file(s); skip_bad_files skips them)" if others else
+            " (skip_bad_files would skip it and record it)")
+    return InputFileError(first["file"], f"{first['reason']} [dataset {dataset!r}]{more}")
+
+
+def _good_files(fileset: Mapping[str, Any], good: Mapping[tuple[str, str], Any]
+                ) -> dict[str, dict[str, str]]:
+    """Per dataset, the files that passed :func:`preflight` (``{path: tree}``)."""
+    return {dataset: {p: t for p, t in entry["files"].items() if (dataset, p) in good}
+            for dataset, entry in fileset.items()}
+
+
+def _coffea_run(processor_instance: Any, fileset: dict[str, Any], treename: str, schema: type,
+                executor: ExecutorOptions, run: RunOptions, client: Any
+                ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """coffea's ``Runner`` over the files that passed :func:`preflight`: (output, metrics)."""
+    from coffea import processor
+
+    runner = processor.Runner(
+        executor=coffea_executor(executor, client),
+        chunksize=run.chunksize,
+        maxchunks=run.maxchunks,
+        # a fresh cache for each run: coffea's default is one process-wide cache keyed by
+        # (dataset, file, tree), which would chunk a file rewritten since an earlier run of this
+        # process by its old number of entries
+        metadata_cache={},
+        skipbadfiles=run.skip_bad_files,
+        xrootdtimeout=run.timeout_s,
+        schema=schema,
+        checkpointer=(_checkpointer_class()(str(run.checkpoint_dir)) if run.checkpoint_dir
+                      else None),
+        savemetrics=True,
+    )
+    output, metrics = runner(fileset, processor_instance, treename=treename)
+    return dict(output or {}), dict(metrics or {})
+
+
+def _annotate(output: dict[str, Any], fileset: Mapping[str, Any],
+              good: Mapping[tuple[str, str], Any], bad: Mapping[str, list[dict[str, str]]],
+              processor_instance: Any, complete: bool) -> dict[str, Any]:
+    """Every dataset of the fileset in its order, each with its role, skipped files (those of
+    :func:`preflight`, and with ``complete`` the files whose processed entries fall short of
+    their length: a chunk failed and was skipped) and the files it was given."""
+    for dataset, entry in fileset.items():
+        if dataset not in output:
+            output[dataset] = processor_instance.empty_output(dataset, entry["metadata"])
+        meta = output[dataset].setdefault("metadata", {})
+        # set once here: per-chunk strings would be concatenated by coffea's accumulate
+        meta["role"] = entry["metadata"].get("role")
+        skipped = list(bad.get(dataset, []))
+        processed = meta.get("entries_by_file", {})
+        for path in entry["files"] if complete else ():
+            if (dataset, path) in good:
+                expected = good[(dataset, path)]["numentries"]
+                got = processed.get(path, 0)
+                if got != expected:
+                    skipped.append({"file": path, "reason": f"only {got} of {expected} entries "
+                                    "processed: a chunk failed and was skipped"})
+        meta["skipped_files"] = skipped
+        meta["files_in_fileset"] = sorted(entry["files"])
+    # datasets in fileset order, whatever order the chunks finished in
+    return {dataset: output[dataset] for dataset in fileset}
