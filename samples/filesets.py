@@ -124,7 +124,8 @@ def read_fileset(path: str | Path) -> dict[str, Any]:
         raise InputFileError(str(path), "a fileset is a non-empty JSON object of datasets")
     if "dataset" in fileset and "files" in fileset:
         raise InputFileError(str(path), "this is a generation manifest, not a fileset; make a "
-                             "fileset with `hzx samples fileset --manifest DIR`")
+                             "fileset of it with fileset_from_generation(DIR) (the command "
+                             "line: `hzx samples fileset --manifest DIR`)")
     for name, entry in fileset.items():
         files = entry.get("files") if isinstance(entry, dict) else entry
         if not isinstance(files, dict | list | str):
@@ -152,7 +153,7 @@ def fileset_from_generation(directory: str | Path, lumi_fb: float = 10.0) -> dic
     paths = [where] if where.is_file() else sorted(where.glob(f"*{MANIFEST_SUFFIX}"))
     if not paths:
         raise InputFileError(str(where), "no generation manifest (*.manifest.json) here; "
-                             "`hzx generate … --out DIR` writes them")
+                             "generate(…, out=DIR) (`hzx generate … --out DIR`) writes them")
     fileset: dict[str, Any] = {}
     for path in paths:
         try:

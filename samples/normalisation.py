@@ -36,7 +36,8 @@ def weight_from_metadata(metadata: Mapping, dataset: str = "?") -> float:
     if missing:
         raise ConfigurationError(
             f"simulated dataset {dataset!r} has no {', '.join(missing)} in its fileset metadata; "
-            "build the fileset with `hzx samples fileset` or add them by hand"
+            "build the fileset with build_fileset or fileset_from_generation (`hzx samples "
+            "fileset`), or add them by hand"
         )
     values = {}
     for key in ("xsec_pb", "sumw", "lumi_fb", "red_eff"):

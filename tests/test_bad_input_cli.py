@@ -160,3 +160,50 @@ def test_library_errors_name_the_flag_typed(capsys, argv, said):
         validate(GenerationConfig("zjets", **{"--events": {"events": -1},
                                               "--block-size": {"block_size": 0},
                                               "--qcut": {"mlm_qcut": 30.0}}[argv[0]]))
+
+
+@pytest.mark.parametrize(("key", "value", "said"), [
+    ("xsec_pb", "abc", "dataset 'mc_zz': xsec_pb = 'abc' in its fileset metadata is not a number"),
+    ("sumw", 0, "dataset 'mc_zz': normalisation needs sumw > 0"),
+    ("lumi_fb", -3, "dataset 'mc_zz': lumi_fb must be > 0, got -3"),
+])
+def test_bad_normalisation_metadata_at_the_command_line(opendata_dir, tmp_path, capsys, key,
+                                                        value, said):
+    """Rejected before any chunk is processed: no output is written."""
+    metadata = {"sample": "mc_zz", "role": "background", "xsec_pb": 1.5, "sumw": 10.0,
+                "lumi_fb": 10.0, key: value}
+    fileset = tmp_path / "f.json"
+    fileset.write_text(json.dumps({"mc_zz": {
+        "files": {str(opendata_dir / "data_A.4lep.root"): "mini"}, "metadata": metadata}}))
+    out = tmp_path / "o.coffea"
+    _one_line_error(capsys, ["run", "fourlep", "--fileset", str(fileset), "--out", str(out),
+                             "--executor", "iterative", "--no-progress"], said)
+    assert not out.exists()
+
+
+def test_negative_luminosity_flag_of_plot(fourlep_output, tmp_path, capsys):
+    err = _one_line_error(capsys, ["plot", "fourlep", str(fourlep_output), "--out",
+                                   str(tmp_path), "--lumi-fb", "-3"], "--lumi-fb")
+    assert "got -3" in err
+    assert not any(tmp_path.iterdir())
+
+
+def test_inspect_piped_into_head_stops_quietly(tmp_path):
+    """``hzx h5 inspect … | head -1``: the reader goes away; no BrokenPipe traceback."""
+    import shlex
+    import subprocess
+    import sys
+
+    pytest.importorskip("h5py")
+    from hzx.nn.synthetic import write_synthetic_h5
+
+    path = write_synthetic_h5(tmp_path / "s.h5", n_per_class=20, n_background=20)
+    # ~2 kB a file: 200 copies overflow the pipe's buffer (64 kB) long before the end
+    command = (f"{shlex.quote(sys.executable)} -m hzx.scripts.cli h5 inspect "
+               + " ".join([shlex.quote(str(path))] * 200) + " | head -1")
+    done = subprocess.run(["bash", "-o", "pipefail", "-c", command], capture_output=True,
+                          text=True, timeout=120)
+    assert done.stdout.count("\n") == 1
+    assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr, done.stderr
+    assert done.stderr == ""
+    assert done.returncode == 141  # 128 + SIGPIPE, as other Unix tools report it
