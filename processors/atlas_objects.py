@@ -84,12 +84,6 @@ class Leptons:
         return Leptons(offsets=offsets, **{k: (v[keep] if v is not None else None)
                                            for k, v in columns.items()})
 
-    def to_awkward(self) -> ak.Array:
-        """Back to a jagged record array (for users and plots)."""
-        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
-                  if f.name != "offsets" and getattr(self, f.name) is not None}
-        return ak.unflatten(ak.zip(fields), self.counts)
-
 
 def leptons_gev(events: ak.Array, *, with_etcone20: bool = True) -> Leptons:
     """The ``Lepton`` collection of NanoEvents from the ``mini`` tree, in GeV, as :class:`Leptons`.

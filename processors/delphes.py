@@ -112,11 +112,6 @@ def read_collections(tree: Any, fields: dict[str, Iterable[str]], **arrays_optio
             for c, pairs in wanted.items()}
 
 
-def branch_names(collection: str, fields: Iterable[str]) -> list[str]:
-    """Delphes branch names ``<C>/<C>.<Field>`` of ``fields`` of ``collection``."""
-    return [f"{collection}/{collection}.{field}" for field in fields]
-
-
 def missing_optional_fields(tree_keys: Iterable[str], collection: str, mixin: str) -> list[str]:
     """Optional fields of ``collection`` that a tree lacks (they will read as their default);
     ``tree_keys`` of any layout."""
@@ -163,29 +158,7 @@ def choose_track_collection(events: Any, preferred: str = "auto") -> str:
     )
 
 
-def has_field(collection: Any, field: str) -> bool:
-    """Whether an awkward record collection has ``field``."""
-    return field in ak.fields(collection)
-
-
 def to_float64(array: Any) -> ak.Array:
     """Any numeric awkward/numpy array as float64 (Delphes stores float32; we compute in double)."""
     return ak.values_astype(array, np.float64)
 
-
-def kinematics(collection: Any, pt_field: str = "PT") -> ak.Array:
-    """Plain record array {pt, eta, phi, mass} in float64 from a Delphes collection (GeV).
-
-    Collections without ``Mass`` (Electron, Muon, Tower) get mass 0.
-    """
-    fields = ak.fields(collection)
-    pt = collection[pt_field if pt_field in fields else "ET"]
-    mass = collection["Mass"] if "Mass" in fields else ak.zeros_like(pt)
-    return ak.zip(
-        {
-            "pt": to_float64(pt),
-            "eta": to_float64(collection["Eta"]),
-            "phi": to_float64(collection["Phi"]),
-            "mass": to_float64(mass),
-        }
-    )
