@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import sys
 
 from hzx import __version__
 from hzx.errors import HzxError
+from hzx.runner.loggers import DASK_LOGGERS
 
 # Order is the order of `hzx --help`.
 VERB_MODULES = ("samples", "run", "plot", "fit", "generate", "h5", "nn", "cluster", "inspect", "demo")
@@ -24,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Columnar Higgs analyses with coffea and Dask.",
     )
     parser.add_argument("--version", action="version", version=f"hzx {__version__}")
+    _add_verbosity(parser, "")
     subparsers = parser.add_subparsers(dest="verb", metavar="VERB")
     for name in VERB_MODULES:
         try:
@@ -33,7 +36,56 @@ def build_parser() -> argparse.ArgumentParser:
                 continue  # verb not part of this installation
             raise
         module.register(subparsers)
+    for verb_parser in subparsers.choices.values():  # `hzx run … -v` as well as `hzx -v run …`
+        _add_verbosity(verb_parser, "_after_verb")
     return parser
+
+
+def _add_verbosity(parser: argparse.ArgumentParser, suffix: str) -> None:
+    # the verb's parser writes its own names: argparse would let its defaults overwrite the
+    # values given before the verb
+    group = parser.add_argument_group("messages")
+    group.add_argument("-v", "--verbose", action="count", default=0, dest=f"verbose{suffix}",
+                       help="more messages: -v debug lines of hzx, -vv also of the libraries")
+    group.add_argument("-q", "--quiet", action="count", default=0, dest=f"quiet{suffix}",
+                       help="fewer messages: -q warnings and errors only, -qq errors only")
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is at the time (as :data:`logging.lastResort` does), so
+    a redirected or captured stderr receives the messages."""
+
+    @property
+    def stream(self):  # type: ignore[override]
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
+_HANDLER = _StderrHandler()
+_HANDLER.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+
+
+def configure_logging(verbosity: int) -> None:
+    """Messages of hzx's loggers on stderr, once per command: ``verbosity`` 0 shows INFO and up,
+    1 DEBUG, 2 DEBUG of every library too; -1 WARNING, -2 ERROR. Library code only logs; this is
+    the one place that decides what is shown."""
+    level = {-2: logging.ERROR, -1: logging.WARNING, 0: logging.INFO}.get(
+        max(verbosity, -2), logging.DEBUG)
+    hzx_logger, root = logging.getLogger("hzx"), logging.getLogger()
+    hzx_logger.setLevel(level)
+    # one handler, on hzx's logger or (-vv) on the root logger, so each message shows once
+    shown_by, other = (root, hzx_logger) if verbosity >= 2 else (hzx_logger, root)
+    if _HANDLER in other.handlers:
+        other.removeHandler(_HANDLER)
+    if _HANDLER not in shown_by.handlers:
+        shown_by.addHandler(_HANDLER)
+    if verbosity >= 2:
+        root.setLevel(logging.DEBUG)
+        for name in DASK_LOGGERS:  # distributed has its own handler: let it say everything
+            logging.getLogger(name).setLevel(logging.DEBUG)
 
 
 def _files_only_backend() -> None:
@@ -52,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 0 if args.verb is None else 2
+    configure_logging(args.verbose + getattr(args, "verbose_after_verb", 0)
+                      - args.quiet - getattr(args, "quiet_after_verb", 0))
     _files_only_backend()
     try:
         return int(args.func(args) or 0)
@@ -82,10 +136,9 @@ def _silence_stdout() -> None:
 
 
 def _quiet_shutdown() -> None:
-    """After Ctrl-C: silence the Dask loggers whose workers and comms are being torn down."""
-    import logging
-
-    for name in ("distributed", "dask_jobqueue", "tornado", "asyncio"):
+    """After Ctrl-C: silence the Dask loggers whose workers and comms are being torn down (for
+    the rest of this process: it is about to exit)."""
+    for name in DASK_LOGGERS:
         logging.getLogger(name).setLevel(logging.CRITICAL)
 
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
 import os
 import re
 import socket
@@ -41,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from hzx.errors import ConfigurationError, HzxError
+from hzx.runner.loggers import restored_levels, set_levels
 
 BACKENDS = ("lxplus", "slurm")
 
@@ -888,12 +890,18 @@ def batch_client(
     (:func:`batch_jobs`). The client and the cluster (and with it every job) are closed when
     the context ends.
     """
-    import logging
-
-    from distributed import Client
-
     check_credentials(settings)
     check_batch_system(backend, settings)
+    with restored_levels(("distributed",)):
+        yield from _batch_client(backend, settings, tls=tls, wait_for_workers=wait_for_workers,
+                                 timeout_s=timeout_s)
+
+
+def _batch_client(backend: str, settings: LxplusSettings | SlurmSettings, *,
+                  tls: TLSSettings | None, wait_for_workers: int, timeout_s: float | None
+                  ) -> Iterator[Any]:
+    from distributed import Client
+
     cluster = _build_cluster(backend, cluster_kwargs(backend, settings, tls=tls))
     try:
         if backend == "slurm":
@@ -914,7 +922,7 @@ def batch_client(
             yield client
         except BaseException:
             # stopping early (error, Ctrl-C): closing workers that are busy logs noise
-            logging.getLogger("distributed").setLevel(logging.CRITICAL)
+            set_levels(logging.CRITICAL, ("distributed",))
             raise
         finally:
             client.close()

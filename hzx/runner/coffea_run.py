@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -23,6 +24,8 @@ from hzx.runner.executors import (
     map_tasks,
     peak_memory_mb,
 )
+
+logger = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -269,8 +272,16 @@ def run_processor(
         started = time.perf_counter()
         good, bad = preflight(fileset, tuple(processor_instance.required_branches()), executor,
                               run.timeout_s, client=client)
+        for (dataset, path), meta in good.items():
+            logger.debug("%s [%s]: %d entries in tree %r", path, dataset, meta["numentries"],
+                         meta["treename"])
         if bad and not run.skip_bad_files:
             raise _first_bad_file(bad)
+        n_bad = sum(len(v) for v in bad.values())
+        logger.info("%s over %d file(s) of %d dataset(s) on the %s executor, chunks of %d "
+                    "entries%s", type(processor_instance).__name__, len(good), len(fileset),
+                    executor.executor, run.chunksize,
+                    f"; {n_bad} bad file(s) skipped" if n_bad else "")
         runnable = {dataset: {"files": files, "metadata": fileset[dataset]["metadata"]}
                     for dataset, files in _good_files(fileset, good).items() if files}
         before = checkpoint_files(run.checkpoint_dir, processor_instance)
@@ -280,6 +291,7 @@ def run_processor(
         peak_mb = peak_memory_mb(executor.executor, client)
         jobs = batch_jobs_of(executor, client)
     new_checkpoints = len(checkpoint_files(run.checkpoint_dir, processor_instance) - before)
+    logger.debug("coffea's metrics: %s", {k: v for k, v in metrics.items() if k != "columns"})
 
     output = _annotate(output, fileset, good, bad, processor_instance, complete=run.maxchunks is None)
     events = sum(output[d]["metadata"].get("events_read", 0) for d in fileset)

@@ -22,6 +22,14 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from hzx.errors import ConfigurationError, HzxError
+from hzx.runner.loggers import (
+    DASK_LOGGERS,
+    LOCAL_CLUSTER_LOGGERS,
+    restored_levels,
+    set_levels,
+)
+
+logger = logging.getLogger(__name__)
 
 EXECUTORS = ("iterative", "futures", "dask", "lxplus", "slurm")
 #: executors whose work runs on a Dask cluster
@@ -82,23 +90,19 @@ class ExecutorOptions:
             raise ConfigurationError("a scheduler address needs executor='dask'")
 
 
-def _silence_dask() -> None:
-    for name in ("distributed", "dask_jobqueue", "tornado", "asyncio"):
-        logging.getLogger(name).setLevel(logging.CRITICAL)
-
-
 @contextlib.contextmanager
 def dask_client(options: ExecutorOptions) -> Iterator[Any]:
     """A ``distributed.Client`` for ``options``: the given scheduler, or a new ``LocalCluster``.
 
     The local cluster listens on 127.0.0.1 only; it is closed when the context ends. After
-    Ctrl-C the cluster is closed without the log noise of busy workers going away.
+    Ctrl-C the cluster is closed without the log noise of busy workers going away. Dask's logger
+    levels are changed only while the context lasts (:mod:`hzx.runner.loggers`).
     """
-    with _dask_client(options) as client:
+    with restored_levels(DASK_LOGGERS + LOCAL_CLUSTER_LOGGERS), _dask_client(options) as client:
         try:
             yield client
         except KeyboardInterrupt:
-            _silence_dask()
+            set_levels(logging.CRITICAL)
             raise
 
 
@@ -111,8 +115,7 @@ def _dask_client(options: ExecutorOptions) -> Iterator[Any]:
 
         settings = load_settings(options.executor, options.cluster_config,
                                  parse_overrides(list(options.cluster_overrides)))
-        for name in ("distributed", "dask_jobqueue"):
-            logging.getLogger(name).setLevel(logging.ERROR)
+        set_levels(logging.ERROR, ("distributed", "dask_jobqueue"))
         # waits for one worker (startup_timeout): no batch system or no worker is an error, not
         # a hang
         with batch_client(options.executor, settings, wait_for_workers=1) as client:
@@ -135,13 +138,14 @@ def _dask_client(options: ExecutorOptions) -> Iterator[Any]:
         finally:
             client.close()
         return
-    for name in ("distributed", "distributed.worker", "distributed.nanny", "distributed.scheduler"):
-        logging.getLogger(name).setLevel(logging.ERROR)
+    set_levels(logging.ERROR, LOCAL_CLUSTER_LOGGERS)
     with _workers_ignore_sigint():
         cluster = _local_cluster(options)
     client = Client(cluster)
+    logger.debug("local Dask cluster: %d worker(s) × %d thread(s), scheduler %s",
+                 options.workers, options.threads_per_worker, cluster.scheduler_address)
     if options.dashboard:
-        print(f"Dask dashboard: {client.dashboard_link}")
+        logger.info("Dask dashboard: %s", client.dashboard_link)
     try:
         yield client
     finally:
@@ -258,6 +262,8 @@ def map_tasks(
         raise ConfigurationError("map_tasks: labels and items differ in length")
     results: list[Any] = [None] * len(items)
     failures: dict[str, str] = {}
+    logger.debug("%d %s on the %s executor (%d retries each)", len(items), desc,
+                 options.executor, options.retries)
 
     if options.executor == "iterative":
         with _progress(len(items), desc, options.progress) as bar:
