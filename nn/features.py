@@ -73,9 +73,10 @@ def format_inspection(summary: dict) -> str:
 EXCLUDED_MASSES_GEV = (8.0,)
 
 
-def parse_masses(values) -> list[float] | None:
+def parse_masses(values, name: str = "masses_GeV") -> list[float] | None:
     """Masses in GeV from strings with comma- or space-separated numbers (the study's
-    ``--include-signal-masses "0.5,1.5"``) or from numbers; None when empty."""
+    ``--include-signal-masses "0.5,1.5"``) or from numbers; None when empty. ``name`` is the
+    parameter an error names."""
     if values is None:
         return None
     if isinstance(values, (str, float, int)):
@@ -87,7 +88,7 @@ def parse_masses(values) -> list[float] | None:
                 try:
                     out.append(float(token))
                 except ValueError as err:
-                    raise ConfigurationError(f"not a mass in GeV: {token!r}") from err
+                    raise ConfigurationError(f"{name}: not a mass in GeV: {token!r}") from err
         else:
             out.append(float(value))
     return out or None
@@ -157,6 +158,8 @@ def plot_features(input_h5, output_dir: str | Path, *, features_key: str = "ghos
     want_mass = not skip_mass and has_targets
     table = load_jets(paths, features_key, targets_key if want_mass else None, class_key,
                       label_key=label_key)
+    if isinstance(bins, bool) or not isinstance(bins, int) or bins < 1:
+        raise ConfigurationError(f"bins must be an integer ≥ 1, got {bins!r}")
     masses_GeV = parse_masses(masses_GeV)
     chosen = [int(c) for c in np.unique(table.signal_class) if c >= 0]
 

@@ -67,7 +67,8 @@ def load_checkpoint(path: str | Path, device: str = "cpu"):
     try:
         checkpoint = torch.load(path, map_location=device, weights_only=True)
     except Exception as err:  # torch raises several unrelated types for corrupt files
-        raise InputFileError(str(path), f"not a readable hzx model checkpoint ({err})") from err
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise InputFileError(str(path), f"not a readable hzx model checkpoint ({first})") from err
     if not isinstance(checkpoint, dict) or checkpoint.get("format") != CHECKPOINT_FORMAT:
         raise InputFileError(str(path), f"not an hzx model checkpoint (format {CHECKPOINT_FORMAT})")
     arch = checkpoint["architecture"]

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from hzx.errors import InputFileError
+from hzx.errors import ConfigurationError, InputFileError
 from hzx.samples.catalogue import (
     HTTPS_PREFIX,
     LUMI_FB,
@@ -60,6 +60,7 @@ def build_fileset(
     merge_data
         Put all data periods in one dataset ``data`` (the notebook reads one merged file).
     """
+    check_lumi(lumi_fb)
     chosen = [get_sample(name) for name in samples] if samples is not None else None
     location = str(location)
     files: dict[str, str] = {}
@@ -101,6 +102,16 @@ def build_fileset(
             fileset[name] = {"files": {path: TREENAME},
                              "metadata": sample.fileset_metadata(lumi_fb)}
     return fileset
+
+
+def check_lumi(lumi_fb: float) -> None:
+    """A luminosity in fb⁻¹ must be a finite number > 0 (else yields come out negative or NaN)."""
+    import math
+
+    if isinstance(lumi_fb, bool) or not isinstance(lumi_fb, int | float) or not (
+            math.isfinite(lumi_fb) and lumi_fb > 0):
+        raise ConfigurationError(f"lumi_fb must be a finite luminosity > 0 in fb⁻¹, "
+                                 f"got {lumi_fb!r}")
 
 
 def write_fileset(fileset: dict[str, Any], path: str | Path) -> Path:
@@ -147,6 +158,7 @@ def fileset_from_generation(directory: str | Path, lumi_fb: float = 10.0) -> dic
     from hzx.generation.jobs import MANIFEST_SUFFIX, Manifest
     from hzx.samples.identity import FAMILY_MASSES_GEV, resolve_role
 
+    check_lumi(lumi_fb)
     where = Path(directory).expanduser()
     if not where.exists():
         raise InputFileError(str(where), "no such generation directory or manifest")
@@ -168,8 +180,16 @@ def fileset_from_generation(directory: str | Path, lumi_fb: float = 10.0) -> dic
                     "xsec_pb": 0.0, "xsec_err_pb": 0.0, "sigma_pythia_pb": 0.0, "k_factor": 1.0,
                     "normalisation": "", "seed": 0, "block_size": 0, "config": {},
                     "pythia_settings": [], "seconds": {}, "provenance": {}}
-        m = Manifest(**{**defaults, **{k: v for k, v in data.items() if k in known}},
-                     path=str(path))
+        entries = data["files"]
+        if not isinstance(entries, list) or not all(
+                isinstance(f, dict) and isinstance(f.get("file"), str) for f in entries):
+            raise InputFileError(str(path), "files must be a list of {\"file\": NAME, …} "
+                                 "entries, as hzx generate writes them")
+        try:
+            m = Manifest(**{**defaults, **{k: v for k, v in data.items() if k in known}},
+                         path=str(path))
+        except TypeError as err:  # a field of the wrong kind
+            raise InputFileError(str(path), f"not a generation manifest ({err})") from err
         files = m.file_paths
         missing = [f for f in files if not Path(f).is_file()]
         if missing:

@@ -34,13 +34,18 @@ def rewrite(message: str, flags: Mapping[str, str]) -> str:
     return pattern.sub(lambda m: flags[m.group(1)], message)
 
 
+def one_line(text: str) -> str:
+    """A message over several lines (e.g. a library's own error quoted inside) as one line."""
+    return " ".join(line.strip() for line in text.splitlines() if line.strip())
+
+
 def translated(err: HzxError, flags: Mapping[str, str]) -> HzxError | None:
-    """The same error with flag names, or None when its message names no listed parameter."""
+    """The same error with flag names, on one line; None when there is nothing to change."""
     if isinstance(err, InputFileError):
-        reason = rewrite(err.reason, flags)
+        reason = one_line(rewrite(err.reason, flags))
         return None if reason == err.reason else type(err)(err.path, reason)
     text = str(err)
-    new = rewrite(text, flags)
+    new = one_line(rewrite(text, flags))
     if new == text:
         return None
     try:

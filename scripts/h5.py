@@ -25,7 +25,8 @@ from hzx.scripts.flags import as_flags, flag_names
 
 #: Parameter names the library gives in its errors → the flags of each form of ``hzx h5``.
 CONVERT_FLAGS = flag_names("max_constituents", "max_tracks", "ghost_dr", "file_pattern",
-                           "n_workers", "chunksize", input_path="--input")
+                           "n_workers", "chunksize", "skip_bad_files",
+                           input_path="--input")
 WRITE_FLAGS = flag_names("require_roles", "signal_pids", "signal_jets")
 
 

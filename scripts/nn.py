@@ -66,7 +66,8 @@ APPLY_FLAGS = flag_names(*_DATA_KEYS, "scaler_path", "overwrite", prediction_key
                          output_key="--augmented-features-key")
 PLOT_FLAGS = flag_names("input_h5", "features_key", "targets_key", "class_key", "bins",
                         "predictions_key", "is_signal_key", label_key="--is-signal-key",
-                        value_range="--range")
+                        value_range="--range", masses_GeV="--include-signal-masses",
+                        exclude_masses_GeV="--exclude-signal-masses")
 
 
 def register(subparsers) -> None:
@@ -314,6 +315,7 @@ def _train(args) -> int:
     search = OptunaConfig(trials=args.optuna_trials, study=args.optuna_study,
                           storage=args.optuna_storage, direction=args.optuna_direction,
                           timeout=args.optuna_timeout, pruner=args.optuna_pruner)
+    _check_folder(args.output_dir, "--output-dir")
     write_args_json(args.output_dir, _args_record(args))
     if search.trials:
         from hzx.nn.tuning import tune
@@ -343,6 +345,18 @@ def _train(args) -> int:
               f"({o['objective']} = {o['best_value']:.5g})")
     print(f"outputs in {run.output_dir}")
     return 0
+
+
+def _check_folder(path: str, flag: str) -> None:
+    """Before any work: ``path`` is a folder or can become one (not an existing file)."""
+    from hzx.errors import ConfigurationError
+
+    target = Path(path).expanduser()
+    for parent in (target, *target.parents):
+        if parent.exists():
+            if not parent.is_dir():
+                raise ConfigurationError(f"{flag} {path}: {parent} is a file, not a folder")
+            return
 
 
 def _selection_lines(metrics: dict, missing: str) -> list[str]:
@@ -416,12 +430,14 @@ def _inspect(args) -> int:
 def _plot_features(args) -> int:
     from hzx.nn.features import parse_masses, plot_features
 
+    _check_folder(args.output_dir, "--output-dir")
+
     written = plot_features(
         args.input_h5, args.output_dir, features_key=args.features_key,
         class_key=args.class_key, targets_key=args.targets_key, label_key=args.is_signal_key,
         masses_GeV=args.include_signal_masses, bins=args.bins, log=args.log,
         include_background=not args.no_background,
-        exclude_masses_GeV=parse_masses(args.exclude_signal_masses) or (),
+        exclude_masses_GeV=parse_masses(args.exclude_signal_masses, "exclude_masses_GeV") or (),
         skip_signal_background=args.skip_signal_background, skip_per_class=args.skip_per_class,
         skip_mass=args.skip_mass, create_pdf=args.create_pdf)
     print(f"wrote {len(written)} files to {args.output_dir}")

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import argparse
 
+from hzx.scripts.flags import as_flags, flag_names
+
+#: Parameter names the library gives in its errors → the flags of ``hzx samples fileset``.
+FILESET_FLAGS = flag_names("lumi_fb", "merge_data")
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("samples", help="sample catalogue and filesets",
@@ -30,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                          help="luminosity for simulated samples in fb⁻¹ [default: 10]")
     fileset.add_argument("--merge-data", action="store_true",
                          help="one dataset 'data' for all data periods (as the notebook)")
-    fileset.set_defaults(func=_fileset)
+    fileset.set_defaults(func=as_flags(FILESET_FLAGS)(_fileset))
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -51,12 +56,15 @@ def _list(args: argparse.Namespace) -> int:
 def _fileset(args: argparse.Namespace) -> int:
     from hzx.errors import ConfigurationError
     from hzx.samples import LUMI_FB, build_fileset, fileset_from_generation, write_fileset
+    from hzx.scripts.common import check_output_path
 
+    check_output_path(args.out)  # before any work: --out must be writable as a file
+    lumi_fb = LUMI_FB if args.lumi_fb is None else args.lumi_fb  # 0 is an error, not "default"
     if args.manifest:
         if args.samples or args.merge_data:
             raise ConfigurationError("--samples and --merge-data go with --location, not "
                                      "--manifest")
-        fileset = fileset_from_generation(args.manifest, lumi_fb=args.lumi_fb or LUMI_FB)
+        fileset = fileset_from_generation(args.manifest, lumi_fb=lumi_fb)
         path = write_fileset(fileset, args.out)
         print(f"wrote {path}: {len(fileset)} datasets")
         for name, entry in fileset.items():
@@ -65,7 +73,7 @@ def _fileset(args: argparse.Namespace) -> int:
             print(f"  {name}: {len(entry['files'])} file(s), role {meta['role']} "
                   f"({meta['role_source']}{extra})")
         return 0
-    fileset = build_fileset(args.location, args.samples, lumi_fb=args.lumi_fb or LUMI_FB,
+    fileset = build_fileset(args.location, args.samples, lumi_fb=lumi_fb,
                             merge_data=args.merge_data)
     path = write_fileset(fileset, args.out)
     nfiles = sum(len(v["files"]) for v in fileset.values())

@@ -207,3 +207,60 @@ def test_inspect_piped_into_head_stops_quietly(tmp_path):
     assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr, done.stderr
     assert done.stderr == ""
     assert done.returncode == 141  # 128 + SIGPIPE, as other Unix tools report it
+
+
+@pytest.mark.parametrize(("lumi", "said"), [("-3", "got -3.0"), ("0", "got 0.0"),
+                                             ("nan", "got nan")])
+def test_samples_fileset_refuses_a_luminosity_that_is_not_positive(opendata_dir, tmp_path,
+                                                                   capsys, lumi, said):
+    out = tmp_path / "f.json"
+    err = _one_line_error(capsys, ["samples", "fileset", "--location", str(opendata_dir),
+                                   "--out", str(out), "--lumi-fb", lumi], "--lumi-fb")
+    assert "must be a finite luminosity > 0 in fb⁻¹" in err and said in err
+    assert not out.exists()
+
+
+def test_samples_fileset_out_is_an_existing_folder(opendata_dir, tmp_path, capsys):
+    _one_line_error(capsys, ["samples", "fileset", "--location", str(opendata_dir),
+                             "--out", str(tmp_path)], f"--out {tmp_path} is a folder")
+
+
+def test_malformed_generation_manifest(tmp_path, capsys):
+    manifest = tmp_path / "zz.manifest.json"
+    manifest.write_text(json.dumps({"dataset": "zz", "files": ["zz.root"], "process": "zz"}))
+    err = _one_line_error(capsys, ["samples", "fileset", "--manifest", str(tmp_path), "--out",
+                                   str(tmp_path / "f.json")], str(manifest))
+    assert 'files must be a list of {"file": NAME, …} entries' in err
+
+
+@pytest.fixture
+def small_h5(tmp_path):
+    pytest.importorskip("h5py")
+    from hzx.nn.synthetic import write_synthetic_h5
+
+    return write_synthetic_h5(tmp_path / "s.h5", n_per_class=20, n_background=20)
+
+
+@pytest.mark.parametrize(("extra", "said"), [
+    (["--bins", "0"], "--bins must be an integer ≥ 1, got 0"),
+    (["--include-signal-masses", "abc"], "--include-signal-masses: not a mass in GeV: 'abc'"),
+    (["--exclude-signal-masses", "1,x"], "--exclude-signal-masses: not a mass in GeV: 'x'"),
+])
+def test_plot_features_bad_values(small_h5, tmp_path, capsys, extra, said):
+    out = tmp_path / "plots"
+    _one_line_error(capsys, ["nn", "plot-features", "--input-h5", str(small_h5),
+                             "--output-dir", str(out), *extra], said)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("verb", ["train-regression", "plot-features"])
+def test_nn_output_dir_that_is_a_file(small_h5, capsys, verb):
+    _one_line_error(capsys, ["nn", verb, "--input-h5", str(small_h5), "--output-dir",
+                             str(small_h5)], f"--output-dir {small_h5}: {small_h5} is a file")
+
+
+def test_apply_with_a_file_that_is_not_a_model(small_h5, capsys):
+    pytest.importorskip("torch")
+    _one_line_error(capsys, ["nn", "apply", "--input-h5", str(small_h5),
+                             "--regression-run-dir", str(small_h5)],
+                    f"{small_h5}: not a readable hzx model checkpoint")
