@@ -3,25 +3,33 @@
 from __future__ import annotations
 
 import argparse
+import logging
 
-from hzx.runner import EXECUTORS, ExecutorOptions
+from hzx.runner import DEFAULT_EXECUTOR, EXECUTORS, ExecutorOptions
+
+logger = logging.getLogger(__name__)
 
 
 class Interrupted(KeyboardInterrupt):
     """Ctrl-C, with the one line the command line prints (what was saved, how to continue)."""
 
 
-def add_executor_arguments(parser: argparse.ArgumentParser, retries: int = 3) -> None:
+def add_executor_arguments(parser: argparse.ArgumentParser,
+                           retries: int = ExecutorOptions.retries) -> None:
     """``--executor --workers --threads-per-worker --scheduler --retries --dashboard --no-progress
-    --cluster-config --cluster-set``."""
+    --cluster-config --cluster-set``; defaults are those of :class:`~hzx.runner.ExecutorOptions`
+    (one default executor for the command line and the API: :data:`~hzx.runner.DEFAULT_EXECUTOR`).
+    """
     group = parser.add_argument_group("where it runs")
-    group.add_argument("--executor", choices=EXECUTORS, default="dask",
+    group.add_argument("--executor", choices=EXECUTORS, default=DEFAULT_EXECUTOR,
                        help="iterative (this process), futures (process pool), dask "
                             "(a LocalCluster, or --scheduler), lxplus or slurm (Dask workers as "
-                            "batch jobs, see `hzx cluster`) [default: dask]")
-    group.add_argument("--workers", type=int, default=2, help="worker processes [default: 2]")
-    group.add_argument("--threads-per-worker", type=int, default=1,
-                       help="threads per Dask worker [default: 1]")
+                            f"batch jobs, see `hzx cluster`) [default: {DEFAULT_EXECUTOR}]")
+    group.add_argument("--workers", type=int, default=None,
+                       help="worker processes of futures and a local dask cluster "
+                            f"[default: {ExecutorOptions.workers}]")
+    group.add_argument("--threads-per-worker", type=int, default=ExecutorOptions.threads_per_worker,
+                       help=f"threads per Dask worker [default: {ExecutorOptions.threads_per_worker}]")
     group.add_argument("--scheduler", metavar="ADDRESS",
                        help="address of an existing Dask scheduler (tcp://… or tls://…)")
     group.add_argument("--retries", type=int, default=retries,
@@ -39,9 +47,12 @@ def executor_options_from_args(args: argparse.Namespace) -> ExecutorOptions:
     executor = args.executor
     if args.scheduler and executor != "dask":
         executor = "dask"
+    if args.workers is not None and executor not in ("futures", "dask"):
+        logger.warning("--workers %d has no effect on the %s executor (use --executor futures "
+                       "or dask)", args.workers, executor)
     return ExecutorOptions(
         executor=executor,
-        workers=args.workers,
+        workers=args.workers if args.workers is not None else ExecutorOptions.workers,
         threads_per_worker=args.threads_per_worker,
         scheduler=args.scheduler,
         retries=args.retries,

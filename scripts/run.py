@@ -6,6 +6,7 @@ import argparse
 import shutil
 from pathlib import Path
 
+from hzx.runner import DEFAULT_CHUNKSIZE, RunOptions
 from hzx.scripts.common import (
     Interrupted,
     add_executor_arguments,
@@ -28,8 +29,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", required=True, help="output file (.coffea)")
     parser.add_argument("--set", dest="options", action="append", metavar="KEY=VALUE",
                         help="processor option, e.g. apply_etcone20_isolation=true (repeatable)")
-    parser.add_argument("--chunksize", type=int, default=100_000,
-                        help="entries per chunk [default: 100000]")
+    parser.add_argument("--chunksize", type=int, default=DEFAULT_CHUNKSIZE,
+                        help=f"entries per chunk [default: {DEFAULT_CHUNKSIZE}]")
     parser.add_argument("--maxchunks", type=int, default=None,
                         help="at most this many chunks per dataset")
     parser.add_argument("--skip-bad-files", action="store_true",
@@ -39,8 +40,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--resume", action="store_true",
                         help="continue an interrupted --checkpoint run: chunks already in "
                              "OUT.checkpoints/ are loaded, only the missing ones are processed")
-    parser.add_argument("--timeout", type=int, default=60,
-                        help="timeout of remote reads in seconds [default: 60]")
+    parser.add_argument("--timeout", type=int, default=RunOptions.timeout_s,
+                        help=f"timeout of remote reads in seconds [default: {RunOptions.timeout_s}]")
     parser.add_argument("--root", nargs="?", const="HZa2018.root", metavar="FILE.root",
                         help="hza2018 only: also write the histograms as TH1Ds named as "
                              "SimpleAnalysis names them, and its region file FILE.txt; one file "
@@ -78,7 +79,7 @@ def _run(args: argparse.Namespace) -> int:
     from hzx.errors import ConfigurationError
     from hzx.io import AnalysisOutput, save_output
     from hzx.processors.registry import build
-    from hzx.runner import RunOptions, run_processor
+    from hzx.runner import run_processor
     from hzx.samples import read_fileset
 
     if args.root is not None and args.processor != "hza2018":

@@ -1,4 +1,5 @@
-"""Messages: library code logs, the command line alone decides what is shown (-v, -q)."""
+"""Messages: library code logs, the command line alone decides what is shown (-v, -q); and the
+defaults the command line shares with the Python API."""
 
 from __future__ import annotations
 
@@ -63,7 +64,7 @@ def test_importing_changes_no_logger_level():
             "names = ('distributed', 'dask_jobqueue', 'tornado', 'asyncio', 'hzx')\n"
             "import distributed, dask_jobqueue\n"
             "before = [logging.getLogger(n).level for n in names]\n"
-            "import hzx.runner, hzx.runner.clusters, hzx.scripts.cli, hzx.pipeline\n"
+            "import hzx.runner, hzx.runner.clusters, hzx.scripts.cli, hzx.scripts.demo\n"
             "assert [logging.getLogger(n).level for n in names] == before, before\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
@@ -79,3 +80,34 @@ def test_dask_client_restores_logger_levels():
         assert client.submit(sum, [1, 2]).result() == 3
         assert logging.getLogger("distributed").level == logging.ERROR
     assert [logging.getLogger(n).level for n in names] == before
+
+
+def test_command_line_and_api_share_one_default_executor_and_chunksize():
+    import dataclasses
+
+    from coffea.processor import Runner
+
+    from hzx.runner import DEFAULT_CHUNKSIZE, DEFAULT_EXECUTOR, ExecutorOptions, RunOptions
+    from hzx.scripts.cli import build_parser
+    from hzx.scripts.common import executor_options_from_args
+
+    run = build_parser().parse_args(["run", "fourlep", "--fileset", "f.json", "--out", "o.coffea"])
+    generate = build_parser().parse_args(["generate", "zjets"])
+    assert executor_options_from_args(run) == ExecutorOptions()
+    assert executor_options_from_args(generate) == ExecutorOptions(retries=2)
+    assert ExecutorOptions().executor == DEFAULT_EXECUTOR == "iterative"
+    runner_default = {f.name: f.default for f in dataclasses.fields(Runner)}["chunksize"]
+    assert run.chunksize == RunOptions().chunksize == DEFAULT_CHUNKSIZE == runner_default == 100_000
+
+
+def test_workers_without_a_parallel_executor_say_so(capsys):
+    from hzx.scripts.cli import build_parser, configure_logging
+    from hzx.scripts.common import executor_options_from_args
+
+    configure_logging(0)
+    args = build_parser().parse_args(["run", "fourlep", "--fileset", "f.json", "--out", "o.coffea",
+                                      "--workers", "4"])
+    assert executor_options_from_args(args).workers == 4
+    assert capsys.readouterr().err.splitlines() == [
+        "WARNING hzx.scripts.common: --workers 4 has no effect on the iterative executor (use "
+        "--executor futures or dask)"]

@@ -13,6 +13,7 @@ pipeline do.
 from __future__ import annotations
 
 from hzx.runner.coffea_run import (
+    DEFAULT_CHUNKSIZE,
     RunOptions,
     checkpoint_files,
     normalise_fileset,
@@ -22,6 +23,7 @@ from hzx.runner.coffea_run import (
 )
 from hzx.runner.executors import (
     DASK_EXECUTORS,
+    DEFAULT_EXECUTOR,
     EXECUTORS,
     ExecutorOptions,
     TaskFailedError,
@@ -31,6 +33,8 @@ from hzx.runner.executors import (
 
 __all__ = [
     "DASK_EXECUTORS",
+    "DEFAULT_CHUNKSIZE",
+    "DEFAULT_EXECUTOR",
     "EXECUTORS",
     "ExecutorOptions",
     "RunOptions",
