@@ -9,11 +9,12 @@ from typing import Any
 import awkward as ak
 import hist
 import numpy as np
+from coffea.analysis_tools import PackedSelection, Weights
 
 from hzx.errors import ConfigurationError
 from hzx.processors import fourlep_selection as sel
-from hzx.processors.base import HzxProcessor
 from hzx.processors.atlas_objects import Leptons, leptons_gev
+from hzx.processors.base import HzxProcessor
 from hzx.samples.normalisation import weight_from_metadata
 
 #: Scale-factor branches multiplied into the weight of simulated events (as the notebook).
@@ -230,19 +231,26 @@ class FourLeptonProcessor(HzxProcessor):
 
         leptons = leptons_gev(events, with_etcone20=o.apply_etcone20_isolation)
         weights = self.event_weights(events, dataset, role)
-        cuts = self.cuts(leptons, events)
-
-        passed = np.ones(len(events), dtype=bool)
-        cutflow = out["cutflow"]
-        cutflow["all"] = {"raw": len(events), "weighted": float(weights.sum())}
-        for name, mask in cuts:
-            passed &= mask
-            cutflow[name] = {"raw": int(passed.sum()), "weighted": float(weights[passed].sum())}
+        selection = PackedSelection()
+        for name, mask in self.cuts(leptons, events):
+            selection.add(name, mask)
+        event_cuts = o.cut_names[1:-1]  # between "all" and "m4l_window"
+        passed = selection.all(*event_cuts)
 
         w = weights[passed]
         m4l = sel.four_lepton_mass(leptons, passed)
         in_window = (m4l >= o.m4l_min_gev) & (m4l < o.m4l_max_gev)
-        cutflow["m4l_window"] = {"raw": int(in_window.sum()), "weighted": float(w[in_window].sum())}
+        window = np.zeros(len(events), dtype=bool)
+        window[passed] = in_window  # m4ℓ exists for the survivors only
+        selection.add("m4l_window", window)
+        event_weights = Weights(len(events))
+        event_weights.add("event", weights)
+        flow = selection.cutflow(*o.cut_names[1:], weights=event_weights).result()
+        # nevcutflow[0]/wgtevcutflow[0]: before any cut ("all"), then one entry per cut
+        out["cutflow"].update({
+            name: {"raw": int(raw), "weighted": float(weighted)}
+            for name, raw, weighted in zip(o.cut_names, flow.nevcutflow, flow.wgtevcutflow,
+                                           strict=True)})
 
         out["m4l"].fill(m4l=m4l, weight=w)
         channel = sel.channel_index(leptons)[passed]
@@ -285,9 +293,10 @@ class FourLeptonProcessor(HzxProcessor):
             h.fill(syst=f"lep_sf_{suffix}", m4l=m4l, weight=w * sf[passed])
             shifted = scaled_leptons(leptons, sign * o.scale_electron_rel,
                                      sign * o.scale_muon_rel)
-            ok = np.ones(len(passed), dtype=bool)
-            for _, mask in self.cuts(shifted, events):
-                ok &= mask
+            shifted_selection = PackedSelection()
+            for name, mask in self.cuts(shifted, events):
+                shifted_selection.add(name, mask)
+            ok = shifted_selection.all(*o.cut_names[1:-1])
             h.fill(syst=f"lep_scale_{suffix}", m4l=sel.four_lepton_mass(shifted, ok),
                    weight=weights[ok])
             h.fill(syst=f"lumi_{suffix}", m4l=m4l, weight=w * (1.0 + sign * o.lumi_rel))

@@ -15,6 +15,7 @@ from typing import Any
 import awkward as ak
 import hist
 import numpy as np
+from coffea.analysis_tools import PackedSelection, Weights
 
 from hzx.errors import ConfigurationError
 from hzx.processors.base import HzxProcessor
@@ -155,8 +156,9 @@ def hza2018_selection(jets: ak.Array, muons: ak.Array, electrons: ak.Array,
                       options: HZa2018Options) -> dict[str, Any]:
     """Apply HZa2018 to raw Delphes ``Jet``, ``Muon``, ``Electron`` collections (per event).
 
-    Returns ``{"cuts": {cut: bool mask (cumulative)}, "jets", "muons", "electrons", "z",
-    "mllj"}`` — selected objects, Z candidate (None-able) and m_ℓℓj (GeV, NaN where undefined).
+    Returns ``{"selection": PackedSelection of the cuts of :data:`CUTS` (each on its own),
+    "cuts": {cut: bool mask (cumulative)}, "jets", "muons", "electrons", "z", "mllj", "mll"}`` —
+    selected objects, Z candidate (None-able), m_ℓℓ and m_ℓℓj (GeV, NaN where undefined).
     """
     o = options
     jets = select_objects(jets, o.jet_pt_min, o.jet_abs_eta_max, with_mass=True)
@@ -171,25 +173,19 @@ def hza2018_selection(jets: ak.Array, muons: ak.Array, electrons: ak.Array,
     mllj = invariant_mass(z.px + jx, z.py + jy, z.pz + jz, z.e + je)
     mllj = ak.to_numpy(ak.fill_none(mllj, np.nan))
 
-    cuts: dict[str, np.ndarray] = {}
-    mask = np.ones(n, dtype=bool)
-    cuts["Inclusive"] = mask.copy()
-    mask &= ak.to_numpy((ak.num(muons) >= 2) | (ak.num(electrons) >= 2))
-    cuts["two_leptons"] = mask.copy()
-    mask &= ~np.isnan(mll)
-    cuts["z_candidate"] = mask.copy()
-    with np.errstate(invalid="ignore"):
-        mask &= (mll >= o.mll_min) & (mll <= o.mll_max)
-        cuts["z_mass_window"] = mask.copy()
-        mask &= lead_lep >= o.z_lepton_pt_min
-        cuts["z_lepton_pt"] = mask.copy()
-        mask &= ak.to_numpy(ak.num(jets) >= 1)
-        cuts["one_jet"] = mask.copy()
-        mask &= (mllj >= o.mllj_min) & (mllj <= o.mllj_max)
-    cuts["mllj_window"] = mask.copy()
-    cuts["SR"] = mask.copy()  # the study's NN-score placeholder would go here
-    return {"cuts": cuts, "jets": jets, "muons": muons, "electrons": electrons, "z": z,
-            "mllj": mllj, "mll": mll}
+    selection = PackedSelection()
+    selection.add("Inclusive", np.ones(n, dtype=bool))
+    selection.add("two_leptons", ak.to_numpy((ak.num(muons) >= 2) | (ak.num(electrons) >= 2)))
+    selection.add("z_candidate", ~np.isnan(mll))
+    with np.errstate(invalid="ignore"):  # NaN (no candidate, no jet) fails every comparison
+        selection.add("z_mass_window", (mll >= o.mll_min) & (mll <= o.mll_max))
+        selection.add("z_lepton_pt", lead_lep >= o.z_lepton_pt_min)
+        selection.add("one_jet", ak.to_numpy(ak.num(jets) >= 1))
+        selection.add("mllj_window", (mllj >= o.mllj_min) & (mllj <= o.mllj_max))
+    selection.add("SR", np.ones(n, dtype=bool))  # the study's NN-score placeholder would go here
+    cuts = {cut: selection.all(*CUTS[:i + 1]) for i, cut in enumerate(CUTS)}
+    return {"selection": selection, "cuts": cuts, "jets": jets, "muons": muons,
+            "electrons": electrons, "z": z, "mllj": mllj, "mll": mll}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -234,10 +230,14 @@ class HZa2018Processor(HzxProcessor):
             weight = np.ones(n)
         sel = hza2018_selection(events.Jet, events.Muon, events.Electron, self.options)
         cuts = sel["cuts"]
-        for cut in CUTS:
-            out["cutflow"][cut] = {"raw": int(cuts[cut].sum()),
-                                   "weighted": float(weight[cuts[cut]].sum()),
-                                   "sumw2": float(np.square(weight[cuts[cut]]).sum())}
+        event_weights = Weights(n)
+        event_weights.add("event", weight)
+        flow = sel["selection"].cutflow(*CUTS, weights=event_weights).result()
+        # entry 0 of the cutflow is "before any cut"; the cutflow has no Σw², so from its masks
+        for i, cut in enumerate(CUTS):
+            out["cutflow"][cut] = {
+                "raw": int(flow.nevcutflow[i + 1]), "weighted": float(flow.wgtevcutflow[i + 1]),
+                "sumw2": float(np.square(weight[flow.maskscutflow[i]]).sum())}
 
         def fill(name: str, values, mask=None, objects=None):
             if objects is not None:  # jagged per-event values: broadcast the event weight

@@ -345,6 +345,9 @@ class TrackObservablesProcessor(HzxProcessor):
             ok = column != -999999.0
             out[f"obs_{name}"].fill(x=column[ok], truth=matched[ok].astype(int))
 
+        # Not a PackedSelection cutflow: two of its four entries count jets, not events (an
+        # object-level cut), and the one event-level cut is the HZa2018 SR mask, whose own
+        # cutflow is the HZa2018 processor's; the counts are unweighted.
         n_jets_all = int(ak.sum(ak.num(events[o.jet_collection].PT)))
         out["cutflow"] = {
             "events": {"raw": len(events), "weighted": float(len(events))},
