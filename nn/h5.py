@@ -481,14 +481,11 @@ def inspect_h5(path: str | Path) -> dict[str, Any]:
 
 
 def format_summary(summary: dict[str, Any]) -> str:
-    """Human-readable text of :func:`inspect_h5`."""
+    """Human-readable text of :func:`inspect_h5`: the counts the study's block
+    (:func:`study_details`, printed before it) does not show; datasets and classes are there."""
     lines = [f"{summary['path']}: {summary['jets']} jets"]
-    for name, (shape, dtype) in summary["datasets"].items():
-        lines.append(f"  {name:24s} {shape!s:18s} {dtype}")
     lines.append(f"  labels: {summary['labels']}")
     lines.append(f"  signal_class counts: {summary['signal_class_counts']}")
-    for c in summary["signal_classes"]:
-        lines.append(f"  class {c['id']}: {c['name']} (mass {c['mass_GeV']:.4g} GeV)")
     lines.append(f"  jets with a truth target: {summary['matched_targets']}")
     share = ", ".join(f"{k} {v:.1%}" for k, v in summary["sentinel_fraction"].items())
     lines.append(f"  undefined (sentinel) share: {share}")

@@ -155,7 +155,8 @@ def test_signal_jets_all_and_inspect(output, tmp_path, capsys):
     assert cli(["h5", "inspect", str(tmp_path / "all.h5")]) == 0
     text = capsys.readouterr().out
     assert f"{summary['jets']} jets" in text
-    assert f"class {HZA_ID}: HZA (PID 36, m=1.500 GeV)" in text
+    assert f"  id={HZA_ID} HZA (PID 36, m=1.500 GeV), PID 36, mass=1.5 GeV" in text
+    assert text.count("HZA (PID 36, m=1.500 GeV)") == 1  # the classes once, not per block
 
 
 def test_output_without_columns_is_an_error(tmp_path, capsys):
