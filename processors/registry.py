@@ -15,7 +15,8 @@ import dataclasses
 import importlib
 from typing import Any
 
-from hzx.errors import ConfigurationError, UnknownSampleError
+from hzx.errors import UnknownSampleError
+from hzx.options import parse_assignments
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,44 +82,11 @@ def get_spec(name: str) -> ProcessorSpec:
         ) from None
 
 
-def parse_option_assignments(options_cls: type, assignments: list[str] | None) -> dict[str, Any]:
-    """Turn ``["key=value", …]`` into keyword arguments typed after ``options_cls``'s defaults."""
-    fields = {f.name: f for f in dataclasses.fields(options_cls)}
-    defaults = options_cls()
-    kwargs: dict[str, Any] = {}
-    for text in assignments or []:
-        key, sep, value = text.partition("=")
-        key = key.strip().replace("-", "_")
-        if not sep or key not in fields:
-            raise ConfigurationError(
-                f"bad option {text!r}: use KEY=VALUE with KEY one of {', '.join(fields)}"
-            )
-        current = getattr(defaults, key)
-        try:
-            if isinstance(current, bool):
-                if value.lower() not in ("true", "false", "1", "0", "yes", "no", "on", "off"):
-                    raise ValueError(value)
-                kwargs[key] = value.lower() in ("true", "1", "yes", "on")
-            elif isinstance(current, int):
-                kwargs[key] = int(value)
-            elif isinstance(current, float):
-                kwargs[key] = float(value)
-            elif isinstance(current, tuple):
-                kwargs[key] = tuple(type(current[0])(v) if current else v for v in value.split(","))
-            elif current is None:
-                kwargs[key] = None if value.lower() == "none" else value
-            else:
-                kwargs[key] = type(current)(value)
-        except ValueError:
-            raise ConfigurationError(
-                f"option {key}: cannot read {value!r} as {type(current).__name__}"
-            ) from None
-    return kwargs
-
-
 def build(name: str, assignments: list[str] | None = None) -> tuple[Any, ProcessorSpec, type]:
     """Instantiate processor ``name`` with ``KEY=VALUE`` option overrides: (processor, spec, schema)."""
     spec = get_spec(name)
     options_cls = _load(spec.options)
-    options = options_cls(**parse_option_assignments(options_cls, assignments))
+    # the one KEY=VALUE grammar of hzx, typed by the options dataclass's annotations
+    options = options_cls(**parse_assignments(options_cls, assignments,
+                                              f"the options of processor {name!r}"))
     return _load(spec.processor)(options), spec, _load(spec.schema)

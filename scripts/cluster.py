@@ -44,9 +44,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    from hzx.options import split_assignments
     from hzx.runner import clusters
 
-    overrides = clusters.parse_overrides(args.overrides)
+    overrides = split_assignments(args.overrides)
     settings = clusters.load_settings(args.backend, args.config, overrides)
     tls = clusters.load_settings("tls", args.config) if args.tls else None
     source = args.config or clusters.default_config_path() or "defaults"

@@ -103,10 +103,15 @@ def test_bad_options_and_names():
 
     with pytest.raises(UnknownSampleError, match="available: fourlep"):
         build("fivelep")
-    with pytest.raises(ConfigurationError, match="use KEY=VALUE with KEY one of"):
+    with pytest.raises(ConfigurationError, match="unknown key 'no_such_option' in the options of "
+                       "processor 'fourlep'; FourLeptonOptions has: lead_pt_min_gev, "):
         build("fourlep", ["no_such_option=1"])
-    with pytest.raises(ConfigurationError, match="cannot read 'maybe' as bool"):
+    with pytest.raises(ConfigurationError, match="require_trigger = 'maybe' in the options of "
+                       "processor 'fourlep': expected bool"):
         build("fourlep", ["require_trigger=maybe"])
+    with pytest.raises(ConfigurationError, match="bad assignment 'require_trigger': expected "
+                       "KEY=VALUE"):
+        build("fourlep", ["require_trigger"])
 
 
 def test_cli_reports_bad_file_without_traceback(bad_files, tmp_path, capsys):

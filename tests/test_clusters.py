@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from hzx.errors import ConfigurationError
+from hzx.options import split_assignments
 from hzx.runner import clusters
 
 HOST = "lxplus123.cern.ch"
@@ -95,7 +96,7 @@ def test_settings_from_toml_and_overrides(config):
     assert s.job_extra_directives == {"requirements": '(OpSysAndVer =?= "AlmaLinux9")'}
     assert s.scheduler_port == 8786 and s.dashboard_address == "127.0.0.1:8787"
 
-    slurm = clusters.load_settings("slurm", config, clusters.parse_overrides(
+    slurm = clusters.load_settings("slurm", config, split_assignments(
         ["walltime=04:00:00", 'setup_commands=["module load python", "source venv/bin/activate"]']))
     assert (slurm.queue, slurm.account, slurm.walltime, slurm.cores) == ("short", "cms",
                                                                           "04:00:00", 8)
@@ -119,8 +120,21 @@ def test_unknown_key_names_key_and_file(config):
         clusters.load_settings("slurm", config, {"nodes": "3"})
     with pytest.raises(ConfigurationError, match="cores = 'four'"):
         clusters.load_settings("slurm", config, {"cores": "four"})
-    with pytest.raises(ConfigurationError, match="KEY=VALUE"):
-        clusters.parse_overrides(["cores"])
+    with pytest.raises(ConfigurationError, match="bad assignment 'cores': expected KEY=VALUE"):
+        split_assignments(["cores"])
+    with pytest.raises(ConfigurationError,
+                       match="require_encryption = 'maybe' in the command line: expected bool"):
+        clusters.load_settings("tls", config, {"require_encryption": "maybe"})
+
+
+def test_cluster_settings_read_in_the_one_grammar(config):
+    """hzx.options: keys with - or _, TOML values, a bare text split at commas for a list."""
+    s = clusters.load_settings("slurm", config, split_assignments(
+        ["job-name=hzx-test", "maximum-jobs=3", "job_extra_directives=--qos=normal,--exclusive",
+         'setup_commands=["export A=1,2"]']))
+    assert (s.job_name, s.maximum_jobs) == ("hzx-test", 3)
+    assert s.job_extra_directives == ("--qos=normal", "--exclusive")
+    assert s.setup_commands == ("export A=1,2",)
     with pytest.raises(ConfigurationError, match="not found"):
         clusters.load_settings("lxplus", config.parent / "missing.toml")
 

@@ -36,12 +36,12 @@ import os
 import re
 import socket
 import sys
-import typing
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from hzx.errors import ConfigurationError, HzxError
+from hzx.options import parse_assignments
 from hzx.runner.loggers import restored_levels, set_levels
 
 BACKENDS = ("lxplus", "slurm")
@@ -320,42 +320,6 @@ _SETTINGS = {"lxplus": LxplusSettings, "slurm": SlurmSettings, "tls": TLSSetting
 # ---------------------------------------------------------------------------------------------
 
 
-def _parse_cli_value(text: str) -> Any:
-    """A ``--set`` value as TOML would read it (``8``, ``true``, ``["a", "b"]``), else the text."""
-    import tomllib
-
-    try:
-        return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
-        return text
-
-
-def _coerce(cls: type, name: str, value: Any, source: str) -> Any:
-    hint = typing.get_type_hints(cls)[name]
-    origin = typing.get_origin(hint) or hint
-    parsed = _parse_cli_value(value) if isinstance(value, str) and origin is not str else value
-    ok = False
-    if origin is bool:
-        if isinstance(parsed, str) and parsed.lower() in ("yes", "no", "on", "off", "1", "0"):
-            parsed = parsed.lower() in ("yes", "on", "1")
-        ok = isinstance(parsed, bool)
-    elif origin is int:
-        ok = isinstance(parsed, int) and not isinstance(parsed, bool)
-    elif origin is str:
-        ok = isinstance(parsed, str)
-    elif origin is tuple:
-        if isinstance(parsed, str):
-            parsed = (parsed,)
-        ok = isinstance(parsed, list | tuple) and all(isinstance(x, str) for x in parsed)
-        parsed = tuple(parsed) if ok else parsed
-    else:  # Mapping[str, str]
-        ok = isinstance(parsed, Mapping)
-    if not ok:
-        raise ConfigurationError(
-            f"{name} = {value!r} in {source} should be of type {getattr(hint, '__name__', hint)}")
-    return parsed
-
-
 #: hzx setting → dask-jobqueue configuration key (``jobqueue.slurm.*`` / ``jobqueue.cern.*``)
 _JOBQUEUE_KEYS = {
     "slurm": {"queue": "queue", "account": "account", "walltime": "walltime", "cores": "cores",
@@ -429,9 +393,12 @@ def load_settings(
 
     Start from hzx's defaults, then the user's own dask-jobqueue configuration
     (:func:`jobqueue_config`), then read the ``[cluster.<backend>]`` table of ``path`` (default:
-    ``./hzx.toml`` if present), then apply ``overrides`` (values may be strings from the command line: they
-    are read as TOML values, so ``cores=4`` is an integer). An unknown key, or a value of the
-    wrong type, raises :class:`~hzx.errors.ConfigurationError` naming the key and the file.
+    ``./hzx.toml`` if present), then apply ``overrides`` (values may be strings from the command
+    line, read in the one grammar of :mod:`hzx.options`: as TOML values, so ``cores=4`` is an
+    integer; a bare text for a list setting is split at commas, so an item holding a comma is
+    written as a list, ``'job_extra_directives=["--mail-type=END,FAIL"]'``). An unknown key, or
+    a value of the wrong type, raises :class:`~hzx.errors.ConfigurationError` naming the key and
+    where it came from.
     """
     import tomllib
 
@@ -439,11 +406,12 @@ def load_settings(
         raise ConfigurationError(
             f"unknown cluster backend {backend!r}; choose one of {', '.join(_SETTINGS)}")
     cls = _SETTINGS[backend]
-    known = {f.name for f in dataclasses.fields(cls)}
+    # one grammar for all three sources (hzx.options): each value must fit its field's type
     values: dict[str, Any] = {}
-    for key, value in jobqueue_config(backend).items():  # the user's dask-jobqueue config
-        values[key] = _coerce(cls, key, value, f"dask's jobqueue.{_JOBQUEUE_SECTION[backend][2]} "
-                                               "configuration")
+    if backend in _JOBQUEUE_SECTION:  # the user's dask-jobqueue config
+        values |= parse_assignments(cls, jobqueue_config(backend),
+                                    f"dask's jobqueue.{_JOBQUEUE_SECTION[backend][2]} "
+                                    "configuration")
     if path is None:
         path = default_config_path()
     if path is not None:
@@ -458,30 +426,9 @@ def load_settings(
         table = cluster.get(backend, {}) if isinstance(cluster, Mapping) else {}
         if not isinstance(table, Mapping):
             raise ConfigurationError(f"{path}: [cluster.{backend}] must be a table")
-        for key, value in table.items():
-            if key not in known:
-                raise ConfigurationError(
-                    f"unknown key {key!r} in [cluster.{backend}] of {path}; known keys: "
-                    f"{', '.join(sorted(known))}")
-            values[key] = _coerce(cls, key, value, f"[cluster.{backend}] of {path}")
-    for key, value in (overrides or {}).items():
-        if key not in known:
-            raise ConfigurationError(
-                f"unknown {backend} setting {key!r} given on the command line; known keys: "
-                f"{', '.join(sorted(known))}")
-        values[key] = _coerce(cls, key, value, "the command line")
+        values |= parse_assignments(cls, table, f"[cluster.{backend}] of {path}")
+    values |= parse_assignments(cls, overrides or {}, "the command line")
     return cls(**values)
-
-
-def parse_overrides(pairs: list[str] | tuple[str, ...]) -> dict[str, str]:
-    """``["cores=4", "job_flavour=workday"]`` → ``{"cores": "4", …}`` (``--set KEY=VALUE``)."""
-    out: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise ConfigurationError(f"--set {pair!r}: expected KEY=VALUE")
-        out[key.strip()] = value.strip()
-    return out
 
 
 # ---------------------------------------------------------------------------------------------

@@ -119,10 +119,11 @@ def _dask_client(options: ExecutorOptions) -> Iterator[Any]:
     from distributed import Client
 
     if options.executor in ("lxplus", "slurm"):
-        from hzx.runner.clusters import batch_client, load_settings, parse_overrides
+        from hzx.options import split_assignments
+        from hzx.runner.clusters import batch_client, load_settings
 
         settings = load_settings(options.executor, options.cluster_config,
-                                 parse_overrides(list(options.cluster_overrides)))
+                                 split_assignments(options.cluster_overrides))
         set_levels(logging.ERROR, ("distributed", "dask_jobqueue"))
         # waits for one worker (startup_timeout): no batch system or no worker is an error, not
         # a hang
