@@ -76,8 +76,8 @@ def validate_inputs(
     if np.any(pred <= 0):
         raise ConfigurationError(
             f"prediction ≤ 0 in bin(s) {_describe_bins(pred <= 0)}: the {statistic} statistic is "
-            "undefined there; merge or drop those bins (hzx.fitting.drop_empty_bins, "
-            "`hzx fit --drop-empty-bins`), or give the templates a non-zero content"
+            "undefined there; merge or drop those bins (hzx.fitting.drop_empty_bins, or "
+            "the fit's drop_empty_bins), or give the templates a non-zero content"
         )
     if statistic == "poisson" and np.any(obs < 0):
         raise ConfigurationError(

@@ -139,8 +139,9 @@ def check_present(ref: Mapping[str, Any], base: str | Path | None = None) -> Pat
         return None
     path = resolve(ref, base)
     if not path.is_file():
-        raise ColumnFileError(str(path), f"missing chunk file ({_describe(ref)}); rerun `hzx run "
-                                         "tracks` with the same --out to write it again")
+        raise ColumnFileError(str(path), f"missing chunk file ({_describe(ref)}); run the tracks "
+                                         "processor again with the same output path to write it "
+                                         "again")
     size = path.stat().st_size
     if size != ref["bytes"]:
         raise ColumnFileError(str(path), f"corrupt chunk file: {size} bytes, {ref['bytes']} "

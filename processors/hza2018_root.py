@@ -102,7 +102,7 @@ def root_paths(path: str | Path, datasets: list[str]) -> dict[str, Path]:
     own folder); a ``{dataset}`` in ``path`` is replaced by the dataset name instead."""
     text = str(path)
     if not text.endswith(".root"):
-        raise ConfigurationError(f"--root {text}: the file name must end in .root")
+        raise ConfigurationError(f"{text}: a SimpleAnalysis file name must end in .root")
     if "{dataset}" in text:
         return {ds: Path(text.replace("{dataset}", ds)) for ds in datasets}
     p = Path(text)

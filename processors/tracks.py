@@ -237,11 +237,11 @@ class TrackObservablesProcessor(HzxProcessor):
             os.makedirs(folder, exist_ok=True)
         except OSError as err:
             raise ConfigurationError(f"training columns folder {folder}: cannot create it "
-                                     f"({err.strerror or err}); set another with --set "
-                                     "columns_dir=DIR") from None
+                                     f"({err.strerror or err}); choose another with the "
+                                     "option columns_dir=DIR") from None
         if not os.access(folder, os.W_OK):
-            raise ConfigurationError(f"training columns folder {folder} is not writable; set "
-                                     "another with --set columns_dir=DIR")
+            raise ConfigurationError(f"training columns folder {folder} is not writable; "
+                                     "choose another with the option columns_dir=DIR")
         return processor
 
     def required_branches(self) -> tuple[str, ...]:

@@ -11,6 +11,8 @@ import dataclasses
 import sys
 from pathlib import Path
 
+from hzx.scripts.flags import as_flags, flag_names
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``fit`` verb."""
@@ -54,7 +56,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "histograms.root and the pre-/post-fit figures")
     parser.add_argument("--asimov", action="store_true",
                         help="with --likelihood: fit the Asimov data (mu = 1) instead of the data")
-    parser.set_defaults(func=run)
+    # the library names drop_empty_bins; the user typed (or should type) the flag
+    parser.set_defaults(func=as_flags(flag_names("drop_empty_bins"))(run))
 
 
 def run(args: argparse.Namespace) -> int:

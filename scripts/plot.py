@@ -95,6 +95,9 @@ def _plot(args: argparse.Namespace) -> int:
     # typed and checked before any output is read: a wrong key or value is one line, exit 2
     kwargs = parse_assignments(PLOT_OPTIONS[args.kind], args.options,
                                source=f"--set of hzx plot {args.kind}")
+    if args.kind == "compare" and not args.reference:
+        raise ConfigurationError("hzx plot compare needs --reference FILE (ROOT TH1 or HEPData "
+                                 "table)")
     if args.reference:
         kwargs["reference"] = args.reference
     if args.norm:

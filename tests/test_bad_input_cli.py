@@ -264,3 +264,21 @@ def test_apply_with_a_file_that_is_not_a_model(small_h5, capsys):
     _one_line_error(capsys, ["nn", "apply", "--input-h5", str(small_h5),
                              "--regression-run-dir", str(small_h5)],
                     f"{small_h5}: not a readable hzx model checkpoint")
+
+
+def test_plot_compare_without_reference(fourlep_output, tmp_path, capsys):
+    _one_line_error(capsys, ["plot", "compare", str(fourlep_output), "--out", str(tmp_path)],
+                    "hzx plot compare needs --reference FILE")
+
+
+def test_flag_rewrite_touches_only_whole_parameter_names():
+    from hzx.scripts.flags import flag_names, rewrite
+
+    flags = flag_names("events", "drop_empty_bins", mlm_qcut="--qcut")
+    assert rewrite("leave them out with drop_empty_bins", flags) == \
+        "leave them out with --drop-empty-bins"
+    assert rewrite("mlm_qcut needs events ≥ 1", flags) == "--qcut needs --events ≥ 1"
+    # paths, dotted names, longer identifiers and quoted values stay as written
+    untouched = ("/data/events/x.root: 5 events_total in config.events, "
+                 "hzx.fitting.drop_empty_bins(), 'events'")
+    assert rewrite(untouched, flags) == untouched

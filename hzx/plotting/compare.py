@@ -156,7 +156,8 @@ def plot_output(output: Any, outdir: str | Path, *, reference: str | Path | None
                 label: str | None = None, **_: Any) -> list[Path]:
     """Plot ``histogram`` of every (or one) dataset against ``reference`` with a ratio panel."""
     if reference is None:
-        raise ConfigurationError("compare needs --reference FILE (ROOT TH1 or HEPData table)")
+        raise ConfigurationError("the compare figures need a reference file (reference: a ROOT TH1 "
+                                 "or HEPData table)")
     plt = setup_matplotlib()
     ref = read_reference(reference, reference_key)
     paths: list[Path] = []
