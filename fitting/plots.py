@@ -15,7 +15,7 @@ import numpy as np
 
 from hzx.fitting.coverage import CoverageResult
 from hzx.fitting.fits import Scan1DResult, Scan2DResult
-from hzx.fitting.model import TemplateModel
+from hzx.fitting.model import SIGNAL_PARAMETER, TemplateModel
 from hzx.fitting.toys import GofResult
 
 
@@ -138,7 +138,10 @@ def stack_inputs(model: TemplateModel, data: Any, values: Any = None, *,
     data events, so the axis stays the observable's."""
     theta = dict(zip(model.free_parameters, model.free_values(values), strict=True))
     scale = {t.name: model.fixed.get(t.parameter, theta.get(t.parameter)) for t in model.templates}
-    components = {name: model.on_full_binning(v) for name, v in model.components(values).items()}
+    parts = model.components(values)
+    # backgrounds at the bottom of the stack, the signal (s_s) on top
+    order = sorted(model.templates, key=lambda t: t.parameter == SIGNAL_PARAMETER)
+    components = {t.name: model.on_full_binning(parts[t.name]) for t in order}
     variances = [scale[t.name] ** 2 * t.variances for t in model.templates
                  if t.variances is not None]
     band = (model.on_full_binning(np.sqrt(np.sum(variances, axis=0)))

@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from hzx.pipeline import DemoConfig, run_demo
+from hzx.scripts.demo import DemoConfig, run_demo
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update",
@@ -95,3 +95,49 @@ def test_report_shows_figures_in_chromium(demo, tmp_path):
     with Image.open(shot) as image:
         assert image.size == (1000, 1600)
         assert len(image.getcolors(1_000_000) or []) > 50  # figures, not a blank page
+
+
+def test_demo_with_real_data_and_a_simulation_folder(opendata_dir, tmp_path, capsys):
+    """``hzx demo --data DIR --mc DIR`` (mini trees written at run time) → one consistent
+    report: every figure it references exists, real-data fit text, truthful labels."""
+    import html as html_lib
+
+    from minitree import write_mc_folder
+
+    from hzx.scripts.cli import main
+
+    out = tmp_path / "demo"
+    # data only: one line, exit 2, before any work (no work folder)
+    assert main(["demo", "--data", str(opendata_dir), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "no simulated samples" in err and "--mc" in err
+    assert not out.exists()
+
+    mc = write_mc_folder(tmp_path / "mc", opendata_dir / "data_B.4lep.root", n_events=150)
+    assert main(["demo", "--data", str(opendata_dir), "--mc", str(mc), "--study", "fourlep",
+                 "--out", str(out), "--events", "0.02", "--workers", "1"]) == 0
+    printed = capsys.readouterr().out
+    page = (out / "report.html").read_text()
+    sources = re.findall(r'<img src="([^"]+)"', page)
+    assert len(sources) == 2 + 9 + 5  # m4l stack + channels, the χ² study, the likelihood
+    assert all((out / src).is_file() and (out / src).stat().st_size > 10_000 for src in sources)
+    assert {"fourlep-plots/m4l_stack.png", "fit/postfit_stack.png",
+            "likelihood/likelihood_postfit.png"} <= set(sources)
+    text = html_lib.unescape(page)
+    steps = re.findall(r"<h2>([^<]+) <small>", page)
+    assert steps == ["fourlep", "fourlep-plots", "fit", "likelihood"]  # no generation step
+    # the fit is of real data: no pseudo-data truth; the χ² and likelihood results are there
+    assert "pseudo-data" not in text.lower() and "Pseudo" not in text
+    assert "2-D fit: s_s =" in text and "profile likelihood: mu =" in text
+    assert "2-D fit: s_s =" in printed
+    # labels: Open Data with the release's simulation at the periods' luminosity (A + B)
+    assert "hzx simulation" not in text
+    assert text.count('"status": "Open Data"') == 3  # the stacks, the χ² and likelihood fits
+    assert text.count('"mc_label": "ATLAS simulation"') == 3
+    assert text.count('"lumi_fb": 2.4') >= 3
+    assert '<b>simulation</b>: <code>"ATLAS Open Data simulation"</code>' in text
+    # data events where the small simulation has none: left out, listed, not an error
+    fit = json.loads((out / "fit" / "fit_report.json").read_text())
+    assert fit["data_events"] + sum(
+        d["data_events"] for d in json.loads((out / "likelihood" / "likelihood_report.json")
+                                             .read_text())["dropped_empty_bins"]) == 53

@@ -246,7 +246,9 @@ def plot_channels(output: Any, outdir: str | Path, name: str = "m4l_channels") -
                                band_label=f"{info['mc_label']}: stat. unc.",
                                colours={"Backgrounds": COLOURS["background"],
                                         "Higgs": COLOURS["signal"]}, legend=column == 0))
-        ax.set_title(channel.replace("mu", r"$\mu$"))
+        # inside the panel, below the experiment label (the room above holds the luminosity)
+        ax.text(0.04, 0.80, channel.replace("mu", r"$\mu$"),
+                transform=ax.transAxes, va="top", fontsize=16, fontweight="bold")
         if column:
             ax.set_ylabel("")
             rax.set_ylabel("")
