@@ -6,8 +6,12 @@ import argparse
 import logging
 
 from hzx.runner import DEFAULT_EXECUTOR, EXECUTORS, ExecutorOptions
+from hzx.scripts.flags import flag_names
 
 logger = logging.getLogger(__name__)
+
+#: ExecutorOptions fields the library names in its errors → the flags that set them
+EXECUTOR_FLAGS = flag_names("workers", "threads_per_worker", "retries")
 
 
 class Interrupted(KeyboardInterrupt):

@@ -8,11 +8,13 @@ from pathlib import Path
 
 from hzx.runner import DEFAULT_CHUNKSIZE, RunOptions
 from hzx.scripts.common import (
+    EXECUTOR_FLAGS,
     Interrupted,
     add_executor_arguments,
     check_output_path,
     executor_options_from_args,
 )
+from hzx.scripts.flags import as_flags, flag_names
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -48,7 +50,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "per dataset (several datasets: DIR/<dataset>/FILE.root, or put "
                              "{dataset} in the name) [FILE default: HZa2018.root]")
     add_executor_arguments(parser)
-    parser.set_defaults(func=_run)
+    parser.set_defaults(func=as_flags(FLAGS)(_run))
+
+
+#: RunOptions / ExecutorOptions fields the library names in its errors → the flags of `hzx run`
+FLAGS = {**flag_names("chunksize", "maxchunks", "skip_bad_files", timeout_s="--timeout"),
+         **EXECUTOR_FLAGS}
 
 
 def summarise(output) -> str:

@@ -122,4 +122,21 @@ def test_cli_reports_bad_file_without_traceback(bad_files, tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2
     assert str(bad_files["no_tree"]) in err and "no tree 'mini'" in err
+    assert "(--skip-bad-files would skip it and record it)" in err  # the library's skip_bad_files
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(("flags", "message"), [
+    (["--chunksize", "0"], "--chunksize must be ≥ 1, got 0"),
+    (["--maxchunks", "0"], "--maxchunks must be ≥ 1 or None, got 0"),
+    (["--workers", "0", "--executor", "futures"], "--workers must be ≥ 1, got 0"),
+    (["--retries", "-1"], "--retries must be ≥ 0, got -1"),
+])
+def test_cli_names_the_flag_of_a_bad_run_option(opendata_dir, tmp_path, capsys, flags, message):
+    """RunOptions / ExecutorOptions name their fields; `hzx run` names its flags, before any work."""
+    fileset = tmp_path / "fs.json"
+    fileset.write_text('{{"data_A": ["{}"]}}'.format(opendata_dir / "data_A.4lep.root"))
+    code = main(["run", "fourlep", "--fileset", str(fileset), "--out", str(tmp_path / "o.coffea"),
+                 "--no-progress", *flags])
+    assert code == 2
+    assert capsys.readouterr().err.splitlines() == [f"hzx run: error: {message}"]
