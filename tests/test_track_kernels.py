@@ -343,3 +343,36 @@ def test_a_track_with_nan_eta_takes_part_in_the_clustering_as_in_the_reference(p
                              for a, b, c in zip(pt, eta, phi, strict=True)])
         np.testing.assert_allclose([(opt[s], oeta[s], ophi[s]) for s in (s0, s1)], want,
                                    rtol=1e-12, equal_nan=True)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_compiled_tau2_axes_are_fastjets_exclusive_kt_subjets(seed):
+    # τ₂'s axes: the compiled clustering (list scan up to 12 tracks, slotted block above) gives
+    # fastjet's exclusive_jets(2) of kT, R = 0.2, BIpt recombination, to 1e-9
+    fastjet = pytest.importorskip("fastjet")
+    definition = fastjet.JetDefinition(fastjet.kt_algorithm, SUBJET_RADIUS, fastjet.BIpt_scheme)
+    rng = np.random.default_rng(100 + seed)
+    for n in (3, 5, 8, 12, 13, 17, 25, 40):
+        pt = np.sort(rng.exponential(5.0, n))[::-1].copy() + 0.5
+        eta = rng.normal(0.3, 0.15, n)
+        phi = np.arctan2(np.sin(p := rng.normal(3.1, 0.15, n)), np.cos(p))  # across the seam
+        d2 = _triangular_d2(eta, phi)
+        opt, oeta, ophi = pt.copy(), eta.copy(), phi.copy()
+        rank = np.zeros(n, dtype=np.int64)
+        order = np.zeros(n, dtype=np.int64)
+        if n <= kernels._SMALL_KT:
+            s0, s1 = kernels._kt_listed(n, d2, 0, SUBJET_RADIUS, opt, oeta, ophi, np.zeros(n * n),
+                                        order)
+        else:
+            s0, s1 = kernels._kt_slotted(n, d2, 0, SUBJET_RADIUS, opt, oeta, ophi,
+                                         np.zeros(n * n), rank, order)
+        ours = sorted([(opt[s], oeta[s], ophi[s]) for s in (s0, s1)], reverse=True)
+        particles = [fastjet.PseudoJet(a * math.cos(c), a * math.sin(c), a * math.sinh(b),
+                                       a * math.cosh(b)) for a, b, c in zip(pt, eta, phi,
+                                                                            strict=True)]
+        subjets = fastjet.ClusterSequence(particles, definition).exclusive_jets(2)
+        theirs = sorted([(j.pt(), j.rap(), j.phi_std()) for j in subjets], reverse=True)
+        for a, b in zip(ours, theirs, strict=True):
+            assert a[0] == pytest.approx(b[0], rel=1e-9), (n, seed)
+            assert a[1] == pytest.approx(b[1], rel=1e-9, abs=1e-9), (n, seed)
+            assert abs(math.remainder(a[2] - b[2], 2 * math.pi)) < 1e-9, (n, seed)
