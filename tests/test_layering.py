@@ -83,6 +83,21 @@ def test_physics_is_free_of_io_runners_and_plots(module):
     assert _violations(module, RUN_MACHINERY + PRESENTATION) == []
 
 
+#: everything the run machinery serves: it imports none of them back
+BELOW_THE_RUNNER = sorted(m for m in MODULES if m in FOUNDATION or m.startswith(
+    ("hzx.processors", "hzx.samples", "hzx.fitting", "hzx.plotting")))
+
+
+@pytest.mark.parametrize("module", BELOW_THE_RUNNER)
+def test_processors_samples_fitting_plotting_never_import_the_run_machinery(module):
+    assert _violations(module, RUN_MACHINERY) == []
+
+
+@pytest.mark.parametrize("module", sorted(m for m in MODULES if m.startswith("hzx.runner")))
+def test_run_machinery_imports_no_plotting_and_no_command_line(module):
+    assert _violations(module, ("hzx.plotting", "matplotlib", "mplhep", "hzx.scripts")) == []
+
+
 def test_no_backend_switch_outside_the_command_line():
     offenders = []
     for module, path in MODULES.items():
