@@ -169,7 +169,7 @@ def plot_output(output: Any, outdir: str | Path, *, reference: str | Path | None
             if histogram not in acc:
                 available = sorted(k for k, v in acc.items() if hasattr(v, "axes"))
                 raise ConfigurationError(f"dataset {name!r} has no histogram {histogram!r}; "
-                                         f"it has: {', '.join(available)}")
+                                         f"it has: {', '.join(available) or '(none)'}")
             c = compare_arrays(acc[histogram], ref, as_bool(normalise))
             fig, (top, bottom) = plt.subplots(2, 1, sharex=True, figsize=(9, 9),
                                               gridspec_kw={"height_ratios": [3, 1], "hspace": 0.05})

@@ -25,7 +25,7 @@ def sum_by_role(output: Any, histogram: str = "m4l") -> dict[str, Any]:
         acc = output[dataset]
         if histogram not in acc:
             raise ConfigurationError(f"dataset {dataset!r} has no histogram {histogram!r}; it has "
-                                     f"{', '.join(k for k in acc if k not in ('metadata', 'cutflow'))}")
+                                     f"{', '.join(k for k in acc if k not in ('metadata', 'cutflow')) or '(none)'}")
         role = acc.get("metadata", {}).get("role", "background")
         h = acc[histogram]
         if role in sums and sums[role].axes != h.axes:
