@@ -11,6 +11,7 @@ import pytest
 import uproot
 
 from hzx.generation import fileset_from_manifest, generate
+from hzx.processors.kinematics import delta_r2
 from hzx.runner import ExecutorOptions
 
 pytestmark = pytest.mark.slow
@@ -116,8 +117,7 @@ def test_track_multiplicity_and_jets(zjets):
     leptons = ak.concatenate([events.Electron, events.Muon], axis=1)
     pairs = ak.cartesian([events.GenJet, leptons], nested=True)
     g, lep = ak.unzip(pairs)
-    dphi = (g.phi - lep.phi + np.pi) % (2 * np.pi) - np.pi
-    near = ak.any((g.eta - lep.eta) ** 2 + dphi**2 < 0.3**2, axis=-1)
+    near = ak.any(delta_r2(g.eta, g.phi, lep.eta, lep.phi) < 0.3**2, axis=-1)
     genjets = events.GenJet[~near]
     assert ak.mean(ak.num(genjets)) == pytest.approx(ak.mean(ak.num(jets)), abs=0.5)
     both = (ak.num(jets) > 0) & (ak.num(genjets) > 0)
