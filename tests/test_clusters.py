@@ -576,7 +576,7 @@ def test_no_batch_system_is_one_clear_error(tmp_path, monkeypatch):
     monkeypatch.setattr(clusters, "_build_cluster", lambda *a: built.append(a))
     monkeypatch.setenv("PATH", str(tmp_path))  # nothing there
     with pytest.raises(clusters.BatchSystemError,
-                       match=r"^sbatch not found: --executor slurm submits worker jobs and must "
+                       match=r"^sbatch not found: the slurm executor submits worker jobs and must "
                              r"run on a Slurm login node \(sbatch, sinfo\)$"):
         with clusters.batch_client("slurm", clusters.SlurmSettings(), wait_for_workers=1):
             pass

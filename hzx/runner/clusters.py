@@ -710,7 +710,7 @@ def check_batch_system(backend: str, settings: LxplusSettings | SlurmSettings,
     if shutil.which(command) is None:
         where = ("an lxplus login node (condor_submit)" if backend == "lxplus"
                  else "a Slurm login node (sbatch, sinfo)")
-        raise BatchSystemError(f"{command} not found: --executor {backend} submits worker jobs "
+        raise BatchSystemError(f"{command} not found: the {backend} executor submits worker jobs "
                                f"and must run on {where}")
     if backend != "slurm":
         return
