@@ -33,7 +33,7 @@ import numpy as np
 
 from hzx.generation import delphes_modules as dm
 from hzx.generation.delphes_card import CMS_CARD, DetectorCard, mini_tree_card
-from hzx.processors.kinematics import delta_phi, delta_r2, invariant_mass, momentum
+from hzx.processors import kinematics as kin
 
 __all__ = ["CMS_CARD", "DetectorCard", "kinematics", "mini_tree_card", "simulate"]
 
@@ -127,7 +127,7 @@ def simulate(truth: Any, rng: np.random.Generator, card: DetectorCard = CMS_CARD
     t_pt = dm.lognormal(rng, pt[ti], t_res * pt[ti])
     t_eta, t_phi = eta[ti], prop.momentum_phi[tsel]
     t_mass = mass[ti]
-    t_e = np.sqrt((t_pt * np.cosh(t_eta)) ** 2 + t_mass**2)
+    t_e = kin.energy(t_pt, t_eta, t_mass)
     t_d0, t_dz = prop.d0[tsel], prop.dz[tsel]
     ip = card.impact_parameters
     err_d0 = np.zeros(len(ti))
@@ -147,7 +147,7 @@ def simulate(truth: Any, rng: np.random.Generator, card: DetectorCard = CMS_CARD
                                  t_abs_pid=apid[ti], t_resolution=t_res)
     after_ecal = np.flatnonzero(ecal.track_kept)
     pt_e = t_pt[after_ecal] * ecal.track_scale[after_ecal]
-    e_e = np.sqrt((pt_e * np.cosh(t_eta[after_ecal])) ** 2 + t_mass[after_ecal] ** 2)
+    e_e = kin.energy(pt_e, t_eta[after_ecal], t_mass[after_ecal])
     hcal = dm.simple_calorimeter(card.hcal, _grid(card.hcal.eta_phi_bins), rng, **p_args,
                                  t_evt=t_evt[after_ecal], t_eta=t_pos_eta[after_ecal],
                                  t_phi=t_pos_phi[after_ecal], t_energy=e_e,
@@ -155,7 +155,7 @@ def simulate(truth: Any, rng: np.random.Generator, card: DetectorCard = CMS_CARD
                                  t_resolution=t_res[after_ecal])
     ef = after_ecal[hcal.track_kept]  # e-flow tracks (indices into the tracks)
     ef_pt = pt_e[hcal.track_kept] * hcal.track_scale[hcal.track_kept]
-    ef_e = np.sqrt((ef_pt * np.cosh(t_eta[ef])) ** 2 + t_mass[ef] ** 2)
+    ef_e = kin.energy(ef_pt, t_eta[ef], t_mass[ef])
 
     def neutral(calo: dm.CalorimeterOutput) -> dict[str, np.ndarray]:
         m = calo.tower_eflow
@@ -237,7 +237,7 @@ def simulate(truth: Any, rng: np.random.Generator, card: DetectorCard = CMS_CARD
                     ti[m_trk])
 
     # --- MissingET (all e-flow), gen-jets and GenMissingET (stable non-neutrinos) -------------
-    fpx, fpy, fpz = momentum(flow["pt"], flow["eta"], flow["phi"])
+    fpx, fpy, fpz = kin.momentum(flow["pt"], flow["eta"], flow["phi"])
     met = dm.merged_sum(flow["evt"], fpx, fpy, fpz, n_events)
     gen = stable[~np.isin(apid[stable], NEUTRINOS)]
     gen_met = dm.merged_sum(evt_all[gen], px[gen], py[gen], pz[gen], n_events)
@@ -408,7 +408,7 @@ def _jet_fields(jets: dict[str, np.ndarray], c_charge: np.ndarray, c_e: np.ndarr
     dphi = np.zeros(n)
     if len(cidx):
         np.maximum.at(deta, owner, np.abs(eta[owner] - c_eta[cidx]))
-        np.maximum.at(dphi, owner, np.abs(delta_phi(phi[owner], c_phi[cidx])))
+        np.maximum.at(dphi, owner, np.abs(kin.delta_phi(phi[owner], c_phi[cidx])))
     e_ch = np.bincount(owner, weights=np.where(charged, c_e[cidx], 0.0), minlength=n)
     e_ne = np.bincount(owner, weights=np.where(charged, 0.0, c_e[cidx]), minlength=n)
     eem = np.bincount(owner, weights=c_eem[cidx], minlength=n)
@@ -417,7 +417,7 @@ def _jet_fields(jets: dict[str, np.ndarray], c_charge: np.ndarray, c_e: np.ndarr
     with np.errstate(divide="ignore", invalid="ignore"):
         return {
             "PT": pt, "Eta": eta, "Phi": phi, "T": np.zeros(n),
-            "Mass": invariant_mass(jets["px"], jets["py"], jets["pz"], e_jet, signed=True),
+            "Mass": kin.invariant_mass(jets["px"], jets["py"], jets["pz"], e_jet, signed=True),
             "DeltaEta": deta, "DeltaPhi": dphi,
             "Charge": np.bincount(owner, weights=c_charge[cidx], minlength=n).astype(np.int32),
             "EhadOverEem": np.where(eem > 0, ehad / np.where(eem > 0, eem, 1.0), 999.9),
@@ -472,7 +472,7 @@ def _lepton_candidates(e_trk, e_pt, e_e, e_isolated, m_trk, m_isolated, t_evt, t
     lpt = np.concatenate([e_pt, t_pt[m_trk]])
     evt, eta, phi = t_evt[rows], t_eta[rows], t_phi[rows]
     cand, obj = dm.pairs_in_event(evt, flow_off)
-    dr2 = delta_r2(eta[cand], phi[cand], flow["eta"][obj], flow["phi"][obj])
+    dr2 = kin.delta_r2(eta[cand], phi[cand], flow["eta"][obj], flow["phi"][obj])
     own = flow["uid"][obj] == ti[rows][cand]
     charged = flow["charge"][obj] != 0
     core = np.where(kind[cand] == 11, 0.05**2, 0.0)

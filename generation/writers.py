@@ -33,6 +33,8 @@ from typing import Any
 
 import numpy as np
 
+from hzx.processors import kinematics as kin
+
 MEV = 1000.0  # MeV per GeV
 
 #: Delphes-layout spellings of a collection's field branches: layout → what it is read by.
@@ -180,7 +182,7 @@ def mini_arrays(truth: Any, sim: dict[str, Any], *, first_event: int, channel_nu
     J = {k: v[jkeep] for k, v in jf.items()}
     jet_evt = jet_evt[jkeep]
     nj = len(jet_evt)
-    jet_e = np.sqrt((J["PT"] * np.cosh(J["Eta"])) ** 2 + J["Mass"] ** 2)
+    jet_e = kin.energy(J["PT"], J["Eta"], J["Mass"])
     jet = {"pt": J["PT"] * MEV, "eta": J["Eta"], "phi": J["Phi"], "E": jet_e * MEV,
            "jvt": np.ones(nj), "trueflav": J["Flavor"].astype(np.int32),
            "truthMatched": np.ones(nj, np.bool_),

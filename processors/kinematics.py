@@ -44,8 +44,15 @@ def momentum(pt, eta, phi):
     return pt * np.cos(phi), pt * np.sin(phi), pt * np.sinh(eta)
 
 
+def energy(pt, eta, mass):
+    """E = √(p² + m²) with p = pT·cosh η (the form Delphes' candidates and tracks use)."""
+    p = pt * np.cosh(eta)
+    return np.sqrt(p * p + mass * mass)
+
+
 def four_momentum(pt, eta, phi, mass):
-    """(px, py, pz, E) from (pT, η, φ, m), E = √(|p|² + m²)."""
+    """(px, py, pz, E) from (pT, η, φ, m), E = √(px² + py² + pz² + m²) (ROOT's
+    ``SetPtEtaPhiM``, which the HZa2018 study uses; :func:`energy` differs in the last bits)."""
     px, py, pz = momentum(pt, eta, phi)
     return px, py, pz, np.sqrt(px * px + py * py + pz * pz + mass * mass)
 

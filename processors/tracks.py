@@ -35,7 +35,7 @@ from hzx.processors.delphes import (
     require_collections,
     to_float64,
 )
-from hzx.processors.kinematics import delta_r
+from hzx.processors.kinematics import delta_r, energy
 from hzx.processors.track_observables import (
     OBSERVABLE_NAMES,
     associate_by_delta_r,
@@ -172,9 +172,8 @@ def constituent_candidates(events: Any, track_name: str) -> ak.Array:
     tracks = events[track_name]
     t_pt, t_eta = _field(tracks, "PT"), _field(tracks, "Eta")
     t_mass = _field(tracks, "Mass")
-    t_p = t_pt * np.cosh(t_eta)
     parts = [ak.zip({"pt": t_pt, "eta": t_eta, "phi": _field(tracks, "Phi"),
-                     "energy": np.sqrt(t_p * t_p + t_mass * t_mass),
+                     "energy": energy(t_pt, t_eta, t_mass),
                      "charge": _field(tracks, "Charge"), "is_track": ak.ones_like(t_pt)})]
     neutral_names = [n for n in ("EFlowPhoton", "EFlowNeutralHadron") if n in present]
     if not neutral_names and "Tower" in present:

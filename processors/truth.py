@@ -10,13 +10,12 @@ particle), so that each physical particle is filled once.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from typing import Any
 
 import awkward as ak
 import hist
 import numpy as np
-from collections.abc import Mapping
-
 
 from hzx.errors import ConfigurationError
 from hzx.processors.base import HzxProcessor

@@ -107,3 +107,13 @@ def test_invariant_mass_of_sums():
     c[3] = np.abs(c[3]) + 200
     old = c[3] ** 2 - c[0] ** 2 - c[1] ** 2 - c[2] ** 2
     np.testing.assert_array_equal(kin.mass_squared(*c), old)
+
+
+def test_energy_from_pt_eta_mass():
+    rng = np.random.default_rng(9)
+    pt, eta, m = rng.exponential(10, 1000), rng.normal(0, 2, 1000), rng.exponential(1, 1000)
+    # bit for bit the form the fast simulation, writers and tracks wrote out
+    np.testing.assert_array_equal(kin.energy(pt, eta, m), np.sqrt((pt * np.cosh(eta)) ** 2 + m**2))
+    np.testing.assert_allclose(kin.energy(pt, eta, m), kin.four_momentum(pt, eta, 0.0, m)[3],
+                               rtol=1e-14)
+    assert kin.energy(3.0, 0.0, 4.0) == 5.0
