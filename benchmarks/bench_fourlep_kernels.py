@@ -26,7 +26,7 @@ import argparse
 import json
 import platform
 import tempfile
-import time
+import timeit
 from pathlib import Path
 
 import awkward as ak
@@ -91,12 +91,8 @@ def select_awkward(leptons: ak.Array, o: FourLeptonOptions) -> tuple[np.ndarray,
 
 
 def best_of(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+    """Seconds of the fastest of ``repeat`` calls."""
+    return min(timeit.repeat(fn, number=1, repeat=repeat))
 
 
 def processor_per_event(events: int, repeat: int) -> dict[str, float]:
