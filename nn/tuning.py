@@ -23,7 +23,7 @@ from hzx.nn.pipeline import CLASSIFICATION, REGRESSION, PreparedData, write_json
 BATCH_CHOICES = (64, 128, 256, 512)
 
 OBJECTIVES = {
-    (REGRESSION, "minimize"): "validation loss (the trial's --loss on the mass in GeV)",
+    (REGRESSION, "minimize"): "validation loss (the trial's loss function on the mass in GeV)",
     (REGRESSION, "maximize"): "validation R² of the mass",
     (CLASSIFICATION, "maximize"): "validation ROC AUC",
     (CLASSIFICATION, "minimize"): "validation binary cross-entropy (class-weighted)",
