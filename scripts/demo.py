@@ -15,7 +15,12 @@ Steps of the 4-lepton study (:func:`run_fourlep_study`):
    real ATLAS Open Data when ``data`` names a location, else pseudo-data drawn (Poisson, seeded)
    from the expectation at 10 fb⁻¹;
 3. ``fourlep-plots``: the stacked m4ℓ figures;
-4. ``fit``: s_s, s_b scans, 2-D fit, goodness of fit and coverage (``hzx fit``).
+4. ``fit``: s_s, s_b scans, 2-D fit, goodness of fit and coverage (``hzx fit``);
+5. ``likelihood``: the profile-likelihood fit of μ with systematics (``hzx fit --likelihood``).
+
+With real data (``data``) the generation steps are skipped: the release's simulation at the MC
+location is used (or, with ``hzx_mc``, hzx's own, labelled so); :func:`check_inputs` says what is
+missing before any work.
 
 Steps of the H → Z a study (:func:`run_hza_study`): ``gen-hza-<m_a>`` and ``gen-zjets`` (Pythia 8
 and the CMS-like fast simulation, Delphes layout), ``hza2018``, ``truth`` and ``tracks``
