@@ -188,7 +188,7 @@ def test_ctrl_c_one_line_with_saved_chunks_and_resume_command(opendata_dir, tmp_
     fileset = _data_fileset(opendata_dir, tmp_path)
     out = tmp_path / "o.coffea"
     args = ["run", "fourlep", "--fileset", str(fileset), "--out", str(out), "--chunksize", "5",
-            "--checkpoint", "--executor", "dask", "--workers", "2", "--no-progress"]
+            "--checkpoint", "--executor", "dask", "--workers", "2", "--no-progress", "-q"]
     hzx = [sys.executable, "-m", "hzx.scripts.cli"]
     proc = subprocess.Popen([*hzx, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, start_new_session=True, cwd=tmp_path)

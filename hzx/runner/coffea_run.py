@@ -243,7 +243,6 @@ def checkpoint_files(directory: str | None, processor_instance: Any) -> set[str]
     return {str(p) for p in root.rglob("*.coffea")} if root.is_dir() else set()
 
 
-
 def run_processor(
     processor_instance: Any,
     fileset: Mapping[str, Any],
@@ -299,7 +298,8 @@ def run_processor(
     new_checkpoints = len(checkpoint_files(run.checkpoint_dir, processor_instance) - before)
     logger.debug("coffea's metrics: %s", {k: v for k, v in metrics.items() if k != "columns"})
 
-    output = _annotate(output, fileset, good, bad, processor_instance, complete=run.maxchunks is None)
+    output = _annotate(output, fileset, good, bad, processor_instance,
+                       complete=run.maxchunks is None)
     events = sum(output[d]["metadata"].get("events_read", 0) for d in fileset)
     chunks = sum(output[d]["metadata"].get("chunks", 0) for d in fileset)
     summary = {
