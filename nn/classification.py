@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hzx.errors import ConfigurationError
 from hzx.nn.config import ClassifierConfig, ClassifierDataConfig, DataConfig, TrainConfig
 from hzx.nn.pipeline import CLASSIFICATION, PreparedData
 from hzx.nn.regression import TrainingRun, _safe
@@ -70,12 +71,18 @@ def train_classifier(data: DataConfig | None = None, config: TrainConfig | None 
     signal efficiency is quoted. ``config.loss`` is ignored (binary cross-entropy). The
     defaults are :class:`ClassifierDataConfig` and :class:`ClassifierConfig` (the study's).
     """
+    import math
+
     from hzx.nn import plots
     from hzx.nn.metrics import roc_curve
     from hzx.nn.pipeline import load_extra
     from hzx.nn.runs import common_metrics, save_run, start_run
     from hzx.nn.training import predict
 
+    bad = [r for r in rejections if not (isinstance(r, int | float) and math.isfinite(r) and r >= 1)]
+    if bad:  # ε_B = 1/R must be a fraction: R ≥ 1 (R = 0 divides by zero)
+        raise ConfigurationError(f"rejections: each must be a background rejection 1/ε_B ≥ 1, got "
+                                 f"{', '.join(f'{r:g}' for r in bad)}")
     config = config or ClassifierConfig()
     if data is None:
         data = ClassifierDataConfig()

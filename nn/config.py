@@ -219,6 +219,8 @@ class TrainConfig:
                 f"signal_accuracy_tolerance must be ≥ 0 GeV, got {self.signal_accuracy_tolerance}")
         if self.patience < 0:
             raise ConfigurationError(f"patience must be ≥ 0, got {self.patience}")
+        if self.num_threads is not None and self.num_threads < 1:
+            raise ConfigurationError(f"num_threads must be ≥ 1 or None, got {self.num_threads}")
 
     def replace(self, **changes) -> TrainConfig:
         """A copy with some fields changed."""
@@ -268,6 +270,9 @@ class OptunaConfig:
     def __post_init__(self) -> None:
         if self.trials < 0:
             raise ConfigurationError(f"OptunaConfig.trials must be ≥ 0, got {self.trials}")
+        if self.timeout is not None and not self.timeout > 0:
+            raise ConfigurationError(f"OptunaConfig.timeout must be > 0 seconds or None, got "
+                                     f"{self.timeout}")
         if self.direction is not None:
             _choice("optuna direction", self.direction, ("minimize", "maximize"))
         _choice("optuna pruner", self.pruner, PRUNERS)

@@ -47,6 +47,11 @@ def plot_regression_outputs(input_h5: str | Path, output: str | Path = DEFAULT_O
         raise InputFileError(str(input_h5), "file does not exist")
     if bins < 1:
         raise ConfigurationError(f"bins must be ≥ 1, got {bins}")
+    if value_range is not None:
+        low, high = (float(v) for v in value_range)
+        if not (np.isfinite(low) and np.isfinite(high) and low < high):
+            raise ConfigurationError(f"value_range must be finite MIN < MAX in GeV, got "
+                                     f"{low:g} {high:g}")
     with h5py.File(input_h5, "r") as h5:
         for key, flag in ((predictions_key, "predictions_key"), (is_signal_key, "is_signal_key")):
             if key not in h5:

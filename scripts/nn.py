@@ -59,9 +59,11 @@ _DATA_KEYS = ("input_h5", "features_key", "targets_key", "class_key", "batch_siz
 TRAIN_FLAGS = flag_names(
     *_DATA_KEYS, "label_key", "extra_eval_h5", "extra_eval_label", "test_split", "val_split",
     "missing", "standardize", "epochs", "hidden_sizes", "dropout", "learning_rate",
-    "huber_delta", "signal_accuracy_tolerance", "patience", "weight_decay",
+    "huber_delta", "signal_accuracy_tolerance", "patience", "weight_decay", "rejections",
+    num_threads="--threads",
     **{"OptunaConfig.trials": "--optuna-trials", "OptunaConfig.study": "--optuna-study",
-       "OptunaConfig.direction": "--optuna-direction"})
+       "OptunaConfig.direction": "--optuna-direction",
+       "OptunaConfig.timeout": "--optuna-timeout"})
 APPLY_FLAGS = flag_names(*_DATA_KEYS, "scaler_path", "overwrite", prediction_key="--prediction-dataset",
                          output_key="--augmented-features-key")
 PLOT_FLAGS = flag_names("input_h5", "features_key", "targets_key", "class_key", "bins",
@@ -406,6 +408,11 @@ def _apply(args) -> int:
 
 def _plot_outputs(args) -> int:
     from hzx.nn.outputs import plot_regression_outputs
+    from hzx.scripts.common import check_output_path
+
+    check_output_path(args.output, "--output")  # before reading anything
+    if args.normalized_output:
+        check_output_path(args.normalized_output, "--normalized-output")
 
     summary = plot_regression_outputs(
         args.input_h5, args.output, normalized_output=args.normalized_output,

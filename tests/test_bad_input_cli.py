@@ -282,3 +282,42 @@ def test_flag_rewrite_touches_only_whole_parameter_names():
     untouched = ("/data/events/x.root: 5 events_total in config.events, "
                  "hzx.fitting.drop_empty_bins(), 'events'")
     assert rewrite(untouched, flags) == untouched
+
+
+@pytest.fixture
+def predictions_h5(small_h5):
+    import h5py
+
+    with h5py.File(small_h5, "r+") as h5:
+        h5["regression_prediction"] = np.linspace(0.5, 9.5, 100, dtype=np.float32)
+    return small_h5
+
+
+@pytest.mark.parametrize(("extra", "said"), [
+    (["--range", "5", "1"], "--range must be finite MIN < MAX in GeV, got 5 1"),
+    (["--range", "nan", "1"], "--range must be finite MIN < MAX in GeV, got nan 1"),
+])
+def test_plot_outputs_bad_range(predictions_h5, tmp_path, capsys, extra, said):
+    _one_line_error(capsys, ["nn", "plot-outputs", "--input-h5", str(predictions_h5),
+                             "--output", str(tmp_path / "o.png"), *extra], said)
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_plot_outputs_into_a_file(predictions_h5, capsys):
+    _one_line_error(capsys, ["nn", "plot-outputs", "--input-h5", str(predictions_h5),
+                             "--output", f"{predictions_h5}/o.png"],
+                    f"--output {predictions_h5}/o.png")
+
+
+@pytest.mark.parametrize(("extra", "said"), [
+    (["--rejections", "0"], "--rejections: each must be a background rejection 1/ε_B ≥ 1, got 0"),
+    (["--rejections", "10", "-5"], "--rejections: each must be a background rejection 1/ε_B ≥ 1, got -5"),
+    (["--threads", "0"], "--threads must be ≥ 1 or None, got 0"),
+    (["--optuna-trials", "1", "--optuna-timeout", "-1"],
+     "--optuna-timeout must be > 0 seconds or None, got -1.0"),
+])
+def test_classifier_bad_values(small_h5, tmp_path, capsys, extra, said):
+    pytest.importorskip("torch")
+    _one_line_error(capsys, ["nn", "train-classifier", "--input-h5", str(small_h5),
+                             "--output-dir", str(tmp_path / "c"), "--features-key",
+                             "ghost_track_vars", "--epochs", "1", "--no-plots", *extra], said)
