@@ -60,6 +60,16 @@ def score_summary(table, score: np.ndarray, rejections) -> dict:
     return out
 
 
+def check_rejections(rejections) -> None:
+    """Background rejections 1/ε_B must be ≥ 1 (ε_B is a fraction; R = 0 divides by zero)."""
+    import math
+
+    bad = [r for r in rejections if not (isinstance(r, int | float) and math.isfinite(r) and r >= 1)]
+    if bad:
+        raise ConfigurationError(f"rejections: each must be a background rejection 1/ε_B ≥ 1, got "
+                                 f"{', '.join(f'{r:g}' for r in bad)}")
+
+
 def train_classifier(data: DataConfig | None = None, config: TrainConfig | None = None,
                      output_dir: str | Path = "nn_classifier", *,
                      prepared: PreparedData | None = None, extra_metrics: dict | None = None,
@@ -71,18 +81,13 @@ def train_classifier(data: DataConfig | None = None, config: TrainConfig | None 
     signal efficiency is quoted. ``config.loss`` is ignored (binary cross-entropy). The
     defaults are :class:`ClassifierDataConfig` and :class:`ClassifierConfig` (the study's).
     """
-    import math
-
     from hzx.nn import plots
     from hzx.nn.metrics import roc_curve
     from hzx.nn.pipeline import load_extra
     from hzx.nn.runs import common_metrics, save_run, start_run
     from hzx.nn.training import predict
 
-    bad = [r for r in rejections if not (isinstance(r, int | float) and math.isfinite(r) and r >= 1)]
-    if bad:  # ε_B = 1/R must be a fraction: R ≥ 1 (R = 0 divides by zero)
-        raise ConfigurationError(f"rejections: each must be a background rejection 1/ε_B ≥ 1, got "
-                                 f"{', '.join(f'{r:g}' for r in bad)}")
+    check_rejections(rejections)
     config = config or ClassifierConfig()
     if data is None:
         data = ClassifierDataConfig()

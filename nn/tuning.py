@@ -70,8 +70,10 @@ def objective_value(task: str, direction: str, prepared: PreparedData, config: T
 
 
 def tune(task: str, data: DataConfig, base: TrainConfig, search: OptunaConfig,
-         output_dir: str | Path):
+         output_dir: str | Path, **trainer_options):
     """Run (or resume) the Optuna study, then retrain once with the best parameters.
+
+    ``trainer_options`` go to the final training (e.g. the classifier's ``rejections``).
 
     Returns the :class:`hzx.nn.regression.TrainingRun` of the final training; its metrics hold
     an ``optuna`` section, also written to ``optuna_best.json``.
@@ -86,6 +88,10 @@ def tune(task: str, data: DataConfig, base: TrainConfig, search: OptunaConfig,
 
     if search.trials < 1:
         raise ConfigurationError("tune() needs OptunaConfig.trials ≥ 1")
+    if "rejections" in trainer_options:  # checked before the trials, not after them
+        from hzx.nn.classification import check_rejections
+
+        check_rejections(trainer_options["rejections"])
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     direction = search.direction or DEFAULT_DIRECTION[task]
@@ -154,4 +160,4 @@ def tune(task: str, data: DataConfig, base: TrainConfig, search: OptunaConfig,
     trainer = train_regression if task == REGRESSION else train_classifier
     step = "train-regression" if task == REGRESSION else "train-classifier"
     return trainer(data, final, output_dir, prepared=prepared, extra_metrics={"optuna": summary},
-                   step=f"{step}-optuna")
+                   step=f"{step}-optuna", **trainer_options)

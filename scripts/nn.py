@@ -322,7 +322,8 @@ def _train(args) -> int:
     if search.trials:
         from hzx.nn.tuning import tune
 
-        run = tune(args.task, data, config, search, args.output_dir)
+        extra = {} if regression else {"rejections": tuple(args.rejections)}
+        run = tune(args.task, data, config, search, args.output_dir, **extra)
     elif regression:
         from hzx.nn.regression import train_regression
 

@@ -321,3 +321,13 @@ def test_classifier_bad_values(small_h5, tmp_path, capsys, extra, said):
     _one_line_error(capsys, ["nn", "train-classifier", "--input-h5", str(small_h5),
                              "--output-dir", str(tmp_path / "c"), "--features-key",
                              "ghost_track_vars", "--epochs", "1", "--no-plots", *extra], said)
+
+
+def test_classifier_rejections_are_checked_before_optuna_trials(small_h5, tmp_path, capsys):
+    pytest.importorskip("optuna")
+    out = tmp_path / "c"
+    _one_line_error(capsys, ["nn", "train-classifier", "--input-h5", str(small_h5),
+                             "--output-dir", str(out), "--features-key", "ghost_track_vars",
+                             "--epochs", "1", "--no-plots", "--optuna-trials", "2",
+                             "--rejections", "0"], "--rejections: each must be")
+    assert not (out / "optuna.db").exists()  # no trial ran
