@@ -160,7 +160,8 @@ def collect_chunks(outputs: Sequence[Any]) -> list[tuple[tuple, str, dict[str, A
     if not found:
         raise InputFileError(
             ", ".join(str(o) for o in outputs if isinstance(o, (str, Path))) or "<outputs>",
-            "no per-jet columns: run `hzx run tracks` (with store_columns=true) first",
+            "no per-jet columns: run the tracks processor with store_columns=True first "
+            "(`hzx run tracks`)",
         )
     found.sort(key=lambda item: item[0])
     return found
