@@ -72,15 +72,19 @@ def test_set_option_changes_selection(opendata_dir, tmp_path):
     assert sum(result[d]["m4l"].values().sum() for d in result) == 51
 
 
-def test_example_notebook_runs(fourlep_output):
+def test_example_notebook_runs(fourlep_output, tmp_path):
     path = os.path.join(REPO, "examples", "fourlep_output.ipynb")
     nb = nbformat.read(path, as_version=4)
     os.environ["HZX_OUTPUT"] = str(fourlep_output)
+    os.environ["HZX_FIGURES"] = str(tmp_path / "figures")
     try:
         NotebookClient(nb, timeout=300, kernel_name="python3",
                        resources={"metadata": {"path": os.path.dirname(path)}}).execute()
     finally:
         os.environ.pop("HZX_OUTPUT", None)
+        os.environ.pop("HZX_FIGURES", None)
+    # the notebook draws hzx's one stacked m4l figure (ratio panel included)
+    assert (tmp_path / "figures" / "m4l_stack.png").is_file()
     outputs = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
                       for o in c.get("outputs", []))
     assert "data events in 80-250 GeV: 53" in outputs

@@ -60,7 +60,9 @@ def test_how_much_higgs_notebook_runs(real_output):
 
 
 def test_output_example_runs_on_real_data_with_simulation(real_output):
-    path, _ = real_output
-    text = _execute("fourlep_output.ipynb", {"HZX_OUTPUT": str(path)})
+    path, tmp = real_output
+    text = _execute("fourlep_output.ipynb", {"HZX_OUTPUT": str(path),
+                                             "HZX_FIGURES": str(tmp / "output_figures")})
+    assert (tmp / "output_figures" / "m4l_stack.png").is_file()
     assert "data events in 80-250 GeV: 53" in text
     assert "ggH125_ZZ4lep" in text
