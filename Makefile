@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.hzx-installed
 # CPU torch and the pythia8mc release with a CPython 3.11 wheel (see .ci/constraints.txt)
 CONSTRAINTS := .ci/constraints.txt
-EXTRAS ?= test,nn,generation,lxplus,pyhf
+EXTRAS ?= test,nn,generation,lxplus,pyhf,dask
 
 .PHONY: demo test lint bench install clean
 
