@@ -179,7 +179,7 @@ def inputs_from_output(output: Any, *, histogram: str = "m4l_syst",
         raise ConfigurationError(
             f"{len(dropped)} m4l bin(s) without simulated events ({where}; "
             f"{sum(d['data_events'] for d in with_data):g} data events there): no parameter "
-            "can describe them — add simulation, or leave them out with drop_empty_bins")
+            "can describe them — add simulation, or leave them out with drop_empty_bins=True")
     reduced = {s: {k: (v[0][kept], v[1][kept]) for k, v in var.items()}
                for s, var in samples.items()}
     signal_samples = tuple(s for s in reduced if s == SIGNAL_SAMPLE)

@@ -77,7 +77,7 @@ def validate_inputs(
         raise ConfigurationError(
             f"prediction ≤ 0 in bin(s) {_describe_bins(pred <= 0)}: the {statistic} statistic is "
             "undefined there; merge or drop those bins (hzx.fitting.drop_empty_bins, or "
-            "the fit's drop_empty_bins), or give the templates a non-zero content"
+            "drop_empty_bins=True in the fit), or give the templates a non-zero content"
         )
     if statistic == "poisson" and np.any(obs < 0):
         raise ConfigurationError(

@@ -345,7 +345,7 @@ def validate(config: GenerationConfig) -> None:
     if isinstance(config.events, bool) or not isinstance(config.events, int) or (
             config.events < 1 and config.lhe is None):
         raise ConfigurationError(f"events must be a positive integer, got {config.events!r} "
-                                 "(with lhe, 0 or less means every LHE event)")
+                                 "(with lhe: 0 or less means every LHE event)")
     if isinstance(config.seed, bool) or not isinstance(config.seed, int) or config.seed < 0:
         raise ConfigurationError(f"seed must be an integer ≥ 0, got {config.seed!r}")
     if not isinstance(config.block_size, int) or config.block_size < 1:

@@ -95,7 +95,7 @@ def apply_regression(model_path: str | Path, input_h5: str | Path, output_h5: st
     except OSError as err:
         raise InputFileError(str(input_h5), f"not a readable HDF5 file ({err})") from err
     if existing and not overwrite:
-        raise ConfigurationError(f"{input_h5}: dataset '{existing[0]}' exists; set overwrite "
+        raise ConfigurationError(f"{input_h5}: dataset '{existing[0]}' exists; pass overwrite=True "
                                  "to replace it")
     if output_h5 is None or Path(output_h5).resolve() == input_h5.resolve():
         target = input_h5

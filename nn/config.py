@@ -91,7 +91,7 @@ class DataConfig:
         object.__setattr__(self, "extra_eval_h5", tuple(str(p) for p in self.extra_eval_h5))
         object.__setattr__(self, "extra_eval_label", tuple(self.extra_eval_label))
         if not self.input_h5:
-            raise ConfigurationError("no training file: input_h5 names none")
+            raise ConfigurationError("no training file: input_h5 is empty")
         _choice("missing", self.missing, MISSING_POLICIES)
         _choice("standardize", self.standardize, SCALERS)
         for name in ("test_split", "val_split"):
@@ -104,7 +104,7 @@ class DataConfig:
                 f"{self.test_split} + {self.val_split}")
         if self.extra_eval_label and len(self.extra_eval_label) not in (1, len(self.extra_eval_h5)):
             raise ConfigurationError(
-                f"extra_eval_label: give one label or one per extra_eval_h5 file "
+                f"extra_eval_label: give one label or one per file of extra_eval_h5 "
                 f"({len(self.extra_eval_h5)}), got {len(self.extra_eval_label)}"
             )
 
@@ -206,14 +206,15 @@ class TrainConfig:
         _choice("device", self.device, ("auto", "cpu", "cuda"))
         if self.batch_size < 1 or self.epochs < 1:
             raise ConfigurationError(
-                f"batch_size and epochs must be ≥ 1, got {self.batch_size} and {self.epochs}"
+                f"batch_size ({self.batch_size}) and epochs ({self.epochs}) must be ≥ 1"
             )
         if not self.hidden_sizes or min(self.hidden_sizes) < 1:
             raise ConfigurationError(f"hidden_sizes must be positive widths, got {self.hidden_sizes}")
         if not 0.0 <= self.dropout < 1.0:
             raise ConfigurationError(f"dropout must lie in [0, 1), got {self.dropout}")
         if self.learning_rate <= 0 or self.huber_delta <= 0:
-            raise ConfigurationError("learning_rate and huber_delta must be positive")
+            raise ConfigurationError(f"learning_rate ({self.learning_rate}) and huber_delta "
+                                     f"({self.huber_delta}) must be > 0")
         if self.signal_accuracy_tolerance < 0:
             raise ConfigurationError(
                 f"signal_accuracy_tolerance must be ≥ 0 GeV, got {self.signal_accuracy_tolerance}")

@@ -188,7 +188,7 @@ def dataset_roles(chunks: list[tuple[tuple, str, dict[str, Any], dict]],
         if decision.inferred and require_roles:
             raise ConfigurationError(
                 f"dataset {dataset!r} has no role in its fileset (add \"role\": \"signal\" or "
-                f"\"background\" to its metadata, or leave require_roles off to infer it from the "
+                f"\"background\" to its metadata, or drop the requirement (require_roles) to infer it from the "
                 f"file name: here {decision.role!r})")
         out[dataset] = decision
     return out

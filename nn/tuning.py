@@ -107,7 +107,8 @@ def tune(task: str, data: DataConfig, base: TrainConfig, search: OptunaConfig,
     if existing is not None and existing.direction.name.lower() != direction:
         raise ConfigurationError(
             f"study '{study_name}' in {storage} was created to {existing.direction.name.lower()}, "
-            f"not to {direction}: choose another OptunaConfig.study or the same OptunaConfig.direction")
+            f"not to {direction}: choose another study name (OptunaConfig.study) or the same direction "
+            "(OptunaConfig.direction)")
     previous_trials = len(existing.trials) if existing is not None else 0
     # A resumed study gets a sampler seeded differently, else it would replay the first trials.
     sampler = optuna.samplers.TPESampler(seed=base.seed + previous_trials)

@@ -3,9 +3,9 @@ flags (``--events must be ≥ 1, got 0``).
 
 A verb lists the parameter names its flags set (:func:`flag_names`), and :func:`as_flags`
 rewrites those names in the message of an :class:`~hzx.errors.HzxError` raised by the library,
-so that the user reads the flag they typed. Only whole identifiers are rewritten (not parts of
-paths, dotted names or longer identifiers), and only the names the verb lists: prose words in a
-message stay as they are.
+so that the user reads the flag they typed. Only the names the verb lists are rewritten, only as
+whole identifiers (not parts of paths, dotted names or longer identifiers) and only where the
+message uses them as parameters (:func:`rewrite`): the same word in prose stays as it is.
 """
 
 from __future__ import annotations
@@ -24,14 +24,25 @@ def flag_names(*names: str, **renamed: str) -> dict[str, str]:
     return {**{n: "--" + n.replace("_", "-") for n in names}, **renamed}
 
 
+#: What may follow a parameter name where a message uses it as one: a verb of a constraint
+#: ("events must …"), a value ("matching 'mlm'", "ma = 40", "bins ≥ 1"), a colon or a bracket.
+_AS_PARAMETER = (r"(?=\s+(?:must|needs?|is|are|applies|requested)\b|\s*[:=)≥≤<>+]|\s+['\"(])")
+
+
 def rewrite(message: str, flags: Mapping[str, str]) -> str:
-    """``message`` with each whole-identifier parameter name of ``flags`` replaced by its flag."""
+    """``message`` with each parameter name of ``flags`` replaced by its flag where the message
+    uses it as a parameter: followed by a constraint or a value (see ``_AS_PARAMETER``) or
+    inside brackets. ``NAME=True`` becomes the (boolean) flag alone. Other words stay: "the
+    file has no events" keeps its "events"; paths, dotted and longer names are never touched."""
     if not flags:
         return message
-    names = sorted(flags, key=len, reverse=True)
-    pattern = re.compile(r"(?<![\w.\-/'\"])(" + "|".join(map(re.escape, names)) +
-                         r")(?![\w\-/(]|\.\w)")
-    return pattern.sub(lambda m: flags[m.group(1)], message)
+    names = "|".join(map(re.escape, sorted(flags, key=len, reverse=True)))
+    before = r"(?<![\w.\-/'\"])"
+    after = r"(?![\w\-/]|\.\w|\(\))"
+    message = re.sub(before + "(" + names + r")=True\b", lambda m: flags[m.group(1)], message)
+    pattern = re.compile(before + r"(?:(?<=\()(" + names + ")" + after + "|(" + names + ")" +
+                         after + _AS_PARAMETER + ")")
+    return pattern.sub(lambda m: flags[m.group(1) or m.group(2)], message)
 
 
 def one_line(text: str) -> str:

@@ -145,7 +145,7 @@ def test_missing_policy_keeps_or_says_what_it_dropped(jets_with_nan, tmp_path, c
 
 
 @pytest.mark.parametrize(("argv", "said"), [
-    (["--events", "-1"], "--events must be a positive integer, got -1 (with --lhe, 0 or less"),
+    (["--events", "-1"], "--events must be a positive integer, got -1 (with --lhe: 0 or less"),
     (["--block-size", "0"], "--block-size must be a positive integer, got 0"),
     (["--qcut", "30"], "--qcut is the MLM merging scale (qCut): it needs --matching 'mlm'"),
 ])
@@ -275,11 +275,14 @@ def test_flag_rewrite_touches_only_whole_parameter_names():
     from hzx.scripts.flags import flag_names, rewrite
 
     flags = flag_names("events", "drop_empty_bins", mlm_qcut="--qcut")
-    assert rewrite("leave them out with drop_empty_bins", flags) == \
+    assert rewrite("leave them out with drop_empty_bins=True", flags) == \
         "leave them out with --drop-empty-bins"
+    # the same word in prose is not a parameter
+    assert rewrite("the LHE file has no events; veto events by", flags) == \
+        "the LHE file has no events; veto events by"
     assert rewrite("mlm_qcut needs events ≥ 1", flags) == "--qcut needs --events ≥ 1"
     # paths, dotted names, longer identifiers and quoted values stay as written
-    untouched = ("/data/events/x.root: 5 events_total in config.events, "
+    untouched = ("/data/events/x.root: 5 events_total in config.events: "
                  "hzx.fitting.drop_empty_bins(), 'events'")
     assert rewrite(untouched, flags) == untouched
 

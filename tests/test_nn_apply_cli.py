@@ -60,7 +60,7 @@ def test_apply_writes_regressed_mass_batchwise(trained):
 
     # As the study: replacing the datasets (here in place, the default without --output-h5)
     # needs overwrite (--overwrite); the input is left untouched when refused.
-    with pytest.raises(ConfigurationError, match=r"'regression_prediction' exists.*set overwrite"):
+    with pytest.raises(ConfigurationError, match=r"'regression_prediction' exists.*overwrite=True"):
         apply_regression(base / "reg", out)
     apply_regression(base / "reg", out, overwrite=True)  # in place, datasets replaced
     with h5py.File(out, "r") as h5:
