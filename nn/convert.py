@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from hzx.errors import ConfigurationError, InputFileError
+from hzx.runner.coffea_run import DEFAULT_CHUNKSIZE
 
 
 def default_workers() -> int:
@@ -84,7 +85,7 @@ class ConvertOptions:
     n_workers: int = dataclasses.field(default_factory=default_workers)
     no_merge: bool = False
     executor: str | None = None
-    chunksize: int = 100_000
+    chunksize: int = DEFAULT_CHUNKSIZE
     skip_bad_files: bool = False
     signal_pids: tuple[int, ...] = (36,)
     association: str = "delta_r"

@@ -21,6 +21,7 @@ import argparse
 import json
 import sys
 
+from hzx.runner import DEFAULT_CHUNKSIZE
 from hzx.scripts.flags import as_flags, flag_names
 
 #: Parameter names the library gives in its errors → the flags of each form of ``hzx h5``.
@@ -73,7 +74,8 @@ def convert_parser() -> argparse.ArgumentParser:
     hzx.add_argument("--executor", default=None,
                      choices=("iterative", "futures", "dask", "lxplus", "slurm"),
                      help="default: iterative with one worker, else futures")
-    hzx.add_argument("--chunksize", type=int, default=100_000, help="entries per chunk")
+    hzx.add_argument("--chunksize", type=int, default=DEFAULT_CHUNKSIZE,
+                     help=f"entries per chunk [default: {DEFAULT_CHUNKSIZE}]")
     hzx.add_argument("--skip-bad-files", action="store_true",
                      help="skip unreadable files (the study skips them silently) instead of "
                           "stopping with an error")
