@@ -54,6 +54,10 @@ class HzxProcessor(ProcessorABC, abc.ABC):
     #: the frozen dataclass of this processor's options
     options_class: ClassVar[type]
 
+    #: whether :meth:`fill` also takes a dask-awkward collection (written with
+    #: :mod:`hzx.processors.backend`), so that ``backend="dask-awkward"`` can run it
+    dask_awkward_ready: ClassVar[bool] = False
+
     def __init__(self, options: Any = None):
         if options is None:
             options = self.options_class()
@@ -98,11 +102,15 @@ class HzxProcessor(ProcessorABC, abc.ABC):
         return out
 
     def process(self, events: Any) -> dict[str, Any]:
+        from hzx.processors import backend
+
         metadata = dict(events.metadata)
         dataset = metadata["dataset"]
         out = self.empty_output(dataset, metadata)
+        if backend.is_dask(events):  # a dask-awkward collection: histograms fill lazily
+            out = backend.lazy_histograms(out)
         self.fill(events, out, metadata)
-        n = len(events)
+        n = backend.count_events(events)
         out["metadata"].update(events_read=n, chunks=1,
                                entries_by_file={metadata["filename"]: n})
         return {dataset: out}

@@ -9,9 +9,9 @@ from typing import Any
 import awkward as ak
 import hist
 import numpy as np
-from coffea.analysis_tools import PackedSelection, Weights
 
 from hzx.errors import ConfigurationError
+from hzx.processors import backend
 from hzx.processors import fourlep_selection as sel
 from hzx.processors.atlas_objects import Leptons, leptons_gev
 from hzx.processors.base import HzxProcessor
@@ -156,6 +156,7 @@ class FourLeptonProcessor(HzxProcessor):
     """
 
     options_class = FourLeptonOptions
+    dask_awkward_ready = True
 
     # -- framework contract ------------------------------------------------------------------
     def required_branches(self) -> tuple[str, ...]:
@@ -211,11 +212,15 @@ class FourLeptonProcessor(HzxProcessor):
         }
 
     # -- the analysis --------------------------------------------------------------------------
-    def event_weights(self, events: ak.Array, dataset: str, role: str) -> np.ndarray:
-        """1 for data; lumi·1000·xsec/(sumw·red_eff)·mcWeight·Π scale factors for simulation."""
+    def event_weights(self, events: ak.Array, dataset: str, role: str,
+                      metadata: Mapping[str, Any] | None = None) -> np.ndarray:
+        """1 for data; lumi·1000·xsec/(sumw·red_eff)·mcWeight·Π scale factors for simulation.
+
+        ``metadata``: the dataset's (``events.metadata`` when not given).
+        """
         if role == "data":
             return np.ones(len(events))
-        meta = dict(events.metadata)
+        meta = dict(events.metadata if metadata is None else metadata)
         if self.options.lumi_fb is not None:
             meta["lumi_fb"] = self.options.lumi_fb
         weight = np.full(len(events), weight_from_metadata(meta, dataset))
@@ -224,44 +229,93 @@ class FourLeptonProcessor(HzxProcessor):
             weight = weight * ak.to_numpy(events[name]).astype(np.float64)
         return weight
 
-    def fill(self, events: ak.Array, out: dict[str, Any], metadata: Mapping[str, Any]) -> None:
+    def event_fields(self, role: str | None = None) -> tuple[tuple[str, ...], ...]:
+        """The NanoEvents fields :meth:`event_table` reads for a dataset of ``role`` (the
+        dask-awkward backend reads only their branches; data reads no weights)."""
+        o = self.options
+        lepton = ["pt", "eta", "phi", "energy", "charge", "type", "ptcone30"]
+        if o.apply_etcone20_isolation:
+            lepton.append("etcone20")
+        fields = [("Lepton", name) for name in lepton]
+        if role != "data":
+            fields += [("mcWeight",), *((name,) for name in SCALE_FACTORS)]
+        if o.require_trigger:
+            fields += [("trigE",), ("trigM",)]
+        return tuple(fields)
+
+    def event_table(self, events: ak.Array, metadata: Mapping[str, Any]) -> ak.Array:
+        """Per event, everything the histograms and the cutflow need (the compiled selection
+        runs here, on a concrete chunk or partition): ``weight``; ``cut_<name>`` cumulative
+        masks of the cuts after ``all``; ``passed`` (all event cuts); for passed events ``m4l``
+        (GeV), ``channel`` (0, 1, 2: 4e, 2e2mu, 4mu), ``pt0``…``pt3`` and ``eta0``…``eta3`` of
+        the first four leptons (NaN / −1 elsewhere); with systematics ``sf_up``/``sf_down``
+        weight factors and ``scale_up``/``scale_down`` masks with ``m4l_scale_up``/``_down``."""
         o = self.options
         dataset = metadata["dataset"]
         role = metadata.get("role") or self.infer_role(dataset)
-
+        n = len(events)
         leptons = leptons_gev(events, with_etcone20=o.apply_etcone20_isolation)
-        weights = self.event_weights(events, dataset, role)
-        selection = PackedSelection()
+        weights = self.event_weights(events, dataset, role, metadata)
+        columns: dict[str, np.ndarray] = {"weight": weights}
+        cumulative = np.ones(n, dtype=bool)
         for name, mask in self.cuts(leptons, events):
-            selection.add(name, mask)
-        event_cuts = o.cut_names[1:-1]  # between "all" and "m4l_window"
-        passed = selection.all(*event_cuts)
+            cumulative = cumulative & mask
+            columns[f"cut_{name}"] = cumulative
+        passed = cumulative
 
-        w = weights[passed]
+        def scatter(values: np.ndarray, where: np.ndarray, empty: float) -> np.ndarray:
+            full = np.full(n, empty, dtype=np.asarray(values).dtype if n else np.float64)
+            full[where] = values
+            return full
+
         m4l = sel.four_lepton_mass(leptons, passed)
         in_window = (m4l >= o.m4l_min_gev) & (m4l < o.m4l_max_gev)
-        window = np.zeros(len(events), dtype=bool)
-        window[passed] = in_window  # m4ℓ exists for the survivors only
-        selection.add("m4l_window", window)
-        event_weights = Weights(len(events))
-        event_weights.add("event", weights)
-        flow = selection.cutflow(*o.cut_names[1:], weights=event_weights).result()
-        # nevcutflow[0]/wgtevcutflow[0]: before any cut ("all"), then one entry per cut
-        out["cutflow"].update({
-            name: {"raw": int(raw), "weighted": float(weighted)}
-            for name, raw, weighted in zip(o.cut_names, flow.nevcutflow, flow.wgtevcutflow,
-                                           strict=True)})
+        columns["cut_m4l_window"] = scatter(in_window, passed, False).astype(bool)
+        columns["passed"] = passed
+        columns["m4l"] = scatter(m4l.astype(np.float64), passed, np.nan)
+        columns["channel"] = np.where(passed, sel.channel_index(leptons), -1)
+        index = sel.first_four(leptons, passed).reshape(-1, 4)
+        for rank in range(4):
+            columns[f"pt{rank}"] = scatter(leptons.pt[index[:, rank]], passed, np.nan)
+            columns[f"eta{rank}"] = scatter(leptons.eta[index[:, rank]], passed, np.nan)
+        if o.systematics and role != "data":
+            for sign, suffix in ((1.0, "up"), (-1.0, "down")):
+                columns[f"sf_{suffix}"] = sf_variation_weights(
+                    leptons, sign * o.sf_electron_rel, sign * o.sf_muon_rel)
+                shifted = scaled_leptons(leptons, sign * o.scale_electron_rel,
+                                         sign * o.scale_muon_rel)
+                ok = np.ones(n, dtype=bool)
+                for _, mask in self.cuts(shifted, events):
+                    ok = ok & mask
+                columns[f"scale_{suffix}"] = ok
+                columns[f"m4l_scale_{suffix}"] = scatter(
+                    sel.four_lepton_mass(shifted, ok).astype(np.float64), ok, np.nan)
+        return ak.zip({k: np.asarray(v) for k, v in columns.items()}, depth_limit=1)
 
-        out["m4l"].fill(m4l=m4l, weight=w)
-        channel = sel.channel_index(leptons)[passed]
-        names = np.array(list(sel.CHANNELS.values()))
-        out["m4l_channel"].fill(channel=names[channel], m4l=m4l, weight=w)
-        rank = np.tile(np.arange(4), len(m4l))
-        index = sel.first_four(leptons, passed)
-        out["lepton_pt"].fill(rank=rank, pt=leptons.pt[index], weight=np.repeat(w, 4))
-        out["lepton_eta"].fill(rank=rank, eta=leptons.eta[index], weight=np.repeat(w, 4))
+    def fill(self, events: ak.Array, out: dict[str, Any], metadata: Mapping[str, Any]) -> None:
+        # one code path for an eager chunk and a dask-awkward collection: the per-event table
+        # (compiled kernels), then fills and sums that take either (hzx.processors.backend)
+        o = self.options
+        role = metadata.get("role") or self.infer_role(metadata["dataset"])
+        table = backend.per_event(self.event_table, events, dict(metadata),
+                                  touch=self.event_fields(role))
+        flow = {"all": (backend.count_events(table), backend.total(table.weight))}
+        for name in o.cut_names[1:]:
+            cut = table[f"cut_{name}"]
+            flow[name] = (backend.count(cut), backend.total(table.weight[cut]))
+        out["cutflow"].update({name: {"raw": raw, "weighted": weighted}
+                               for name, (raw, weighted) in flow.items()})
+
+        p = table[table.passed]
+        backend.fill(out["m4l"], m4l=p.m4l, weight=p.weight)
+        for i, name in enumerate(sel.CHANNELS.values()):
+            c = p[p.channel == i]
+            backend.fill(out["m4l_channel"], channel=name, m4l=c.m4l, weight=c.weight)
+        for rank in range(4):
+            backend.fill(out["lepton_pt"], rank=rank, pt=p[f"pt{rank}"], weight=p.weight)
+            backend.fill(out["lepton_eta"], rank=rank, eta=p[f"eta{rank}"], weight=p.weight)
         if o.systematics:
-            self._fill_variations(out["m4l_syst"], events, leptons, weights, passed, m4l, role)
+            self._fill_variations(out["m4l_syst"], table, p, role, metadata)
 
     def cuts(self, leptons: Leptons, events: ak.Array) -> list[tuple[str, np.ndarray]]:
         """The cuts after ``all``, in order, as (name, per-event mask) — not yet cumulative."""
@@ -280,25 +334,20 @@ class FourLeptonProcessor(HzxProcessor):
             cuts.append(("trigger", sel.trigger(events.trigE, events.trigM)))
         return cuts
 
-    def _fill_variations(self, h: hist.Hist, events: ak.Array, leptons: Leptons,
-                         weights: np.ndarray, passed: np.ndarray, m4l: np.ndarray,
-                         role: str) -> None:
+    def _fill_variations(self, h: Any, table: Any, p: Any, role: str,
+                         metadata: Mapping[str, Any]) -> None:
         o = self.options
-        w = weights[passed]
-        h.fill(syst="nominal", m4l=m4l, weight=w)
+        backend.fill(h, syst="nominal", m4l=p.m4l, weight=p.weight)
         if role == "data":
             return
+        xsec_rel = float(metadata.get("xsec_rel") or o.xsec_rel)
         for sign, suffix in ((1.0, "up"), (-1.0, "down")):
-            sf = sf_variation_weights(leptons, sign * o.sf_electron_rel, sign * o.sf_muon_rel)
-            h.fill(syst=f"lep_sf_{suffix}", m4l=m4l, weight=w * sf[passed])
-            shifted = scaled_leptons(leptons, sign * o.scale_electron_rel,
-                                     sign * o.scale_muon_rel)
-            shifted_selection = PackedSelection()
-            for name, mask in self.cuts(shifted, events):
-                shifted_selection.add(name, mask)
-            ok = shifted_selection.all(*o.cut_names[1:-1])
-            h.fill(syst=f"lep_scale_{suffix}", m4l=sel.four_lepton_mass(shifted, ok),
-                   weight=weights[ok])
-            h.fill(syst=f"lumi_{suffix}", m4l=m4l, weight=w * (1.0 + sign * o.lumi_rel))
-            xsec_rel = float(events.metadata.get("xsec_rel") or o.xsec_rel)
-            h.fill(syst=f"xsec_{suffix}", m4l=m4l, weight=w * (1.0 + sign * xsec_rel))
+            backend.fill(h, syst=f"lep_sf_{suffix}", m4l=p.m4l,
+                         weight=p.weight * p[f"sf_{suffix}"])
+            shifted = table[table[f"scale_{suffix}"]]
+            backend.fill(h, syst=f"lep_scale_{suffix}", m4l=shifted[f"m4l_scale_{suffix}"],
+                         weight=shifted.weight)
+            backend.fill(h, syst=f"lumi_{suffix}", m4l=p.m4l,
+                         weight=p.weight * (1.0 + sign * o.lumi_rel))
+            backend.fill(h, syst=f"xsec_{suffix}", m4l=p.m4l,
+                         weight=p.weight * (1.0 + sign * xsec_rel))

@@ -49,12 +49,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "SimpleAnalysis names them, and its region file FILE.txt; one file "
                              "per dataset (several datasets: DIR/<dataset>/FILE.root, or put "
                              "{dataset} in the name) [FILE default: HZa2018.root]")
+    # the dask-awkward backend (hzx.runner.dask_awkward): one task graph per fileset
+    parser.add_argument("--backend", choices=["runner", "dask-awkward"], default="runner",
+                        help="coffea's Runner chunk by chunk, or one dask-awkward task graph "
+                             "computed at once (needs the 'dask' extra) [default: runner]")
     add_executor_arguments(parser)
     parser.set_defaults(func=as_flags(FLAGS)(_run))
 
 
 #: RunOptions / ExecutorOptions fields the library names in its errors → the flags of `hzx run`
-FLAGS = {**flag_names("chunksize", "maxchunks", "skip_bad_files", timeout_s="--timeout"),
+FLAGS = {**flag_names("chunksize", "maxchunks", "skip_bad_files", "backend",
+                      timeout_s="--timeout", checkpoint_dir="--checkpoint"),
          **EXECUTOR_FLAGS}
 
 
@@ -114,7 +119,8 @@ def _run(args: argparse.Namespace) -> int:
             run=RunOptions(chunksize=args.chunksize, maxchunks=args.maxchunks,
                            skip_bad_files=args.skip_bad_files, timeout_s=args.timeout,
                            checkpoint_dir=str(checkpoints) if args.checkpoint or args.resume
-                           else None),
+                           else None,
+                           backend=args.backend),
         )
     except KeyboardInterrupt:
         raise Interrupted(interrupted_line(args, processor, checkpoints)) from None

@@ -59,8 +59,16 @@ class RunOptions:
     skip_bad_files: bool = False
     timeout_s: int = 60
     checkpoint_dir: str | None = None
+    #: ``"runner"`` (coffea's Runner, chunk by chunk) or ``"dask-awkward"`` (one dask-awkward
+    #: task graph per fileset: :mod:`hzx.runner.dask_awkward`)
+    backend: str = "runner"
 
     def __post_init__(self) -> None:
+        from hzx.runner.dask_awkward import BACKENDS
+
+        if self.backend not in BACKENDS:
+            raise ConfigurationError(f"unknown backend {self.backend!r}; choose one of "
+                                     f"{', '.join(BACKENDS)}")
         if self.chunksize < 1:
             raise ConfigurationError(f"chunksize must be ≥ 1, got {self.chunksize}")
         if self.maxchunks is not None and self.maxchunks < 1:
@@ -267,6 +275,10 @@ def run_processor(
 
     executor = executor or ExecutorOptions()
     run = run or RunOptions()
+    if run.backend == "dask-awkward":  # refused before any file is opened
+        from hzx.runner.dask_awkward import check_supported
+
+        check_supported(processor_instance, run)
     fileset = normalise_fileset(fileset, treename, processor_instance)  # roles resolved here
     for dataset, entry in fileset.items():  # e.g. normalisation of simulation: before any work
         processor_instance.validate_metadata(dataset, entry["metadata"])
@@ -290,8 +302,16 @@ def run_processor(
         runnable = {dataset: {"files": files, "metadata": fileset[dataset]["metadata"]}
                     for dataset, files in _good_files(fileset, good).items() if files}
         before = checkpoint_files(run.checkpoint_dir, processor_instance)
-        output, metrics = (_coffea_run(processor_instance, runnable, treename, schema, executor,
-                                       run, client) if runnable else ({}, {}))
+        if not runnable:
+            output, metrics = {}, {}
+        elif run.backend == "dask-awkward":
+            from hzx.runner.dask_awkward import run_dask_awkward
+
+            output, metrics = run_dask_awkward(processor_instance, runnable, schema, good,
+                                               executor, run, client)
+        else:
+            output, metrics = _coffea_run(processor_instance, runnable, treename, schema,
+                                          executor, run, client)
         elapsed = time.perf_counter() - started
         peak_mb = peak_memory_mb(executor.executor, client)
         jobs = batch_jobs_of(executor, client)
@@ -321,6 +341,10 @@ def run_processor(
         "skipped_files": sum(len(output[d]["metadata"]["skipped_files"]) for d in fileset),
         "peak_worker_memory_mb": round(peak_mb, 1) if peak_mb else None,
     }
+    summary["backend"] = run.backend
+    for key in ("graph_build_time_s", "compute_time_s"):  # dask-awkward: graph apart
+        if key in metrics:
+            summary[key] = metrics[key]
     if jobs is not None:  # lxplus / slurm: the batch jobs whose workers did the work
         summary["batch_jobs"] = jobs
     output["_provenance"] = provenance(

@@ -1,0 +1,122 @@
+"""The dask-awkward backend (``RunOptions(backend="dask-awkward")``, ``hzx run --backend``).
+
+Instead of coffea's ``Runner`` calling the processor on each chunk, the processor is called once
+per input file on a lazy dask-awkward collection (``NanoEventsFactory.from_root(..., mode="dask")``,
+one partition per chunk of ``chunksize`` entries); its fills and sums
+(:mod:`hzx.processors.backend`) add ``hist.dask`` histograms and dask scalars to one task graph
+for the whole fileset, which a single ``dask.compute`` runs on the chosen executor:
+``iterative`` → dask's synchronous scheduler, ``futures`` → its process pool, ``dask`` /
+``lxplus`` / ``slurm`` → the same Dask client the Runner backend uses (LocalCluster,
+``scheduler``, batch workers). dask-awkward reads only the branches the processor's per-event
+kernels touch. The file checks before the run and the output format are those of the Runner
+backend (:func:`hzx.runner.coffea_run.run_processor` does both).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from hzx.errors import ConfigurationError
+
+#: the backends of :class:`~hzx.runner.coffea_run.RunOptions`
+BACKENDS = ("runner", "dask-awkward")
+
+
+def check_supported(processor_instance: Any, run: Any) -> None:
+    """Raise :class:`~hzx.errors.ConfigurationError` (one line, naming the culprit) when this
+    backend cannot run ``processor_instance`` with ``run``."""
+    if not getattr(processor_instance, "dask_awkward_ready", False):
+        raise ConfigurationError(
+            f"backend 'dask-awkward' does not run {type(processor_instance).__name__} yet "
+            "(its fill takes eager chunks only); use backend 'runner'")
+    if run.checkpoint_dir:
+        raise ConfigurationError(
+            "checkpoint_dir needs backend 'runner': the dask-awkward backend computes the "
+            "fileset's graph at once and has no per-chunk checkpoints")
+
+
+def partitions(numentries: int, chunksize: int) -> list[list[int]]:
+    """Entry ranges ``[start, stop)`` of one file, balanced as coffea's Runner chunks it:
+    ``max(round(n / chunksize), 1)`` chunks of ``ceil(n / that)`` entries."""
+    if numentries <= 0:
+        return []
+    size = math.ceil(numentries / max(round(numentries / chunksize), 1))
+    return [[start, min(start + size, numentries)] for start in range(0, numentries, size)]
+
+
+def _scheduler_kwargs(executor: Any, client: Any) -> dict[str, Any]:
+    if executor.uses_dask:
+        return {"scheduler": client}
+    if executor.executor == "futures":
+        return {"scheduler": "processes", "num_workers": executor.workers}
+    return {"scheduler": "synchronous"}
+
+
+def run_dask_awkward(processor_instance: Any, fileset: Mapping[str, Any], schema: type,
+                     good: Mapping[tuple[str, str], Mapping[str, Any]], executor: Any, run: Any,
+                     client: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The processor over the files that passed the preflight: ``(output, metrics)`` as
+    :func:`hzx.runner.coffea_run._coffea_run` returns them (metrics: ``graph_build_time_s``,
+    ``compute_time_s``, ``partitions``, ``columns``)."""
+    import dask
+    import dask_awkward as dak
+    from coffea.nanoevents import NanoEventsFactory
+    from coffea.processor import accumulate
+
+    from hzx.processors import backend
+
+    started = time.perf_counter()
+    lazy: list[tuple[str, Any, int]] = []
+    columns: set[str] = set()
+    n_partitions = 0
+    for dataset, entry in fileset.items():
+        budget = run.maxchunks  # chunks left for this dataset (None: all)
+        for path, tree in entry["files"].items():
+            info = good[(dataset, path)]
+            steps = partitions(info["numentries"], run.chunksize)
+            if budget is not None:
+                steps = steps[:budget]
+                budget -= len(steps)
+            if not steps:
+                continue
+            n_partitions += len(steps)
+            metadata = {**entry["metadata"], "dataset": dataset, "filename": path,
+                        "treename": tree, "fileuuid": str(info.get("uuid"))}
+            events = NanoEventsFactory.from_root(
+                {path: {"object_path": tree, "steps": steps}}, mode="dask",
+                schemaclass=schema, metadata=metadata,
+                uproot_options={"timeout": run.timeout_s},
+            ).events()
+            result = processor_instance.process(events)[dataset]
+            lazy.append((dataset, result, len(steps)))
+    collections = [c for _, out, _ in lazy for c in _dask_leaves(out)
+                   if type(c).__module__.startswith("dask_awkward")]
+    if collections:
+        for names in dak.necessary_columns(*collections).values():
+            columns.update(names)
+    built = time.perf_counter()
+    computed = dask.compute([out for _, out, _ in lazy], **_scheduler_kwargs(executor, client))[0]
+    done = time.perf_counter()
+
+    output: dict[str, Any] = {}
+    for (dataset, _, n_steps), out in zip(lazy, computed, strict=True):
+        out = backend.concrete(out)
+        out["metadata"]["chunks"] = n_steps  # the template counts one call, here one file
+        output[dataset] = out if dataset not in output else accumulate([output[dataset], out])
+    metrics = {
+        "graph_build_time_s": round(built - started, 3),
+        "compute_time_s": round(done - built, 3),
+        "partitions": n_partitions,
+        "columns": sorted(columns),
+    }
+    return output, metrics
+
+
+def _dask_leaves(value: Any) -> list[Any]:
+    """Every value in nested dicts (the lazy results of a processor)."""
+    if isinstance(value, Mapping):
+        return [leaf for v in value.values() for leaf in _dask_leaves(v)]
+    return [value]

@@ -1,0 +1,123 @@
+"""Processor code written once for both backends: eager chunks (coffea's Runner) and
+dask-awkward task graphs (``hzx run --backend dask-awkward``).
+
+A processor computes its per-event quantities with :func:`per_event` (its compiled kernels run on
+concrete arrays in both cases: directly on an eager chunk, through
+``dask_awkward.map_partitions`` on each partition of a dask collection), then fills with
+:func:`fill` and sums with :func:`count` / :func:`total`, which take awkward or dask-awkward
+arrays alike. On a dask collection the results are lazy (``hist.dask`` histograms, dask
+scalars) until the runner computes the whole fileset's graph at once
+(:mod:`hzx.runner.dask_awkward`); :func:`concrete` turns what came back into the plain numbers
+the Runner backend gives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import awkward as ak
+import numpy as np
+
+
+def is_dask(array: Any) -> bool:
+    """True for a dask-awkward collection (imports nothing of dask when the input is eager)."""
+    return type(array).__module__.startswith("dask_awkward")
+
+
+def per_event(function: Callable[..., ak.Array], events: Any, *args: Any,
+              touch: Iterable[tuple[str, ...]] = ()) -> Any:
+    """``function(events, *args)``: an awkward array of per-event results (one entry per event).
+
+    Eager ``events``: called directly. A dask-awkward collection: called on every partition
+    through ``dask_awkward.map_partitions``. dask-awkward first traces every step on a typetracer
+    (arrays without data) to learn the output type and the columns to read; compiled kernels
+    cannot run on one, so on a typetracer this marks the ``touch`` field paths (e.g.
+    ``("Lepton", "pt")``: the only branches read) as needed and derives the output type by running
+    ``function`` on a length-zero concrete copy of the input.
+    """
+    if not is_dask(events):
+        return function(events, *args)
+    import dask_awkward as dak
+
+    touch = tuple(touch)
+
+    def on_partition(partition: ak.Array) -> ak.Array:
+        if ak.backend(partition) != "typetracer":
+            return function(partition, *args)
+        for path in touch:
+            ak.typetracer.touch_data(partition[path])
+        empty = ak.Array(partition.layout.form.length_zero_array(), behavior=partition.behavior,
+                         attrs=partition.attrs)
+        result = function(empty, *args)
+        return ak.Array(result.layout.to_typetracer(forget_length=True),
+                        behavior=result.behavior)
+
+    name = getattr(function, "__name__", "per-event")
+    return dak.map_partitions(on_partition, events, label=f"hzx-{name}")
+
+
+def lazy_histograms(out: dict[str, Any]) -> dict[str, Any]:
+    """``out`` with every ``hist.Hist`` replaced by an empty ``hist.dask.Hist`` of the same axes,
+    storage and labels (for filling from dask-awkward arrays); other values as they are."""
+    import hist
+    import hist.dask
+
+    converted: dict[str, Any] = {}
+    for key, value in out.items():
+        if isinstance(value, hist.Hist):
+            lazy = hist.dask.Hist(*value.axes, storage=value.storage_type(), name=value.name,
+                                  label=value.label)
+            converted[key] = lazy
+        else:
+            converted[key] = value
+    return converted
+
+
+def fill(h: Any, **values: Any) -> None:
+    """Fill ``h`` (``hist.Hist`` with awkward/numpy values, or ``hist.dask.Hist`` with
+    dask-awkward values); scalars (a category name, a rank) apply to every entry."""
+    h.fill(**values)
+
+
+def count(mask: Any) -> Any:
+    """Number of true entries of a per-event boolean mask (int, or a dask scalar)."""
+    if is_dask(mask):
+        import dask_awkward as dak
+
+        return dak.sum(mask)
+    return int(np.count_nonzero(ak.to_numpy(mask)))
+
+
+def total(values: Any) -> Any:
+    """Sum of per-event values, float64 (float, or a dask scalar)."""
+    if is_dask(values):
+        import dask_awkward as dak
+
+        return dak.sum(values)
+    return float(np.sum(ak.to_numpy(values), dtype=np.float64))
+
+
+def concrete(value: Any) -> Any:
+    """A computed result as the Runner backend has it: numpy scalars → int / float, through
+    dicts, lists and tuples; histograms and everything else unchanged."""
+    if isinstance(value, Mapping):
+        return {k: concrete(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(concrete(v) for v in value)
+    if isinstance(value, (np.integer, np.bool_)):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        return concrete(value[()])
+    return value
+
+
+def count_events(events: Any) -> Any:
+    """Number of events (int, or a dask scalar for a dask-awkward collection)."""
+    if is_dask(events):
+        import dask_awkward as dak
+
+        return dak.num(events, axis=0)
+    return len(events)
