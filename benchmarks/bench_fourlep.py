@@ -11,6 +11,11 @@ events in all. Then, side by side in one run:
 - ``processor (dask 1 worker)`` and ``(dask 2 workers)``: a real Dask ``LocalCluster``, timed
   warm (after the cluster started and ran once on one file; start-up is reported apart).
 
+- ``dask-awkward, synchronous`` and ``dask-awkward, dask N workers``: the same processor through
+  ``RunOptions(backend="dask-awkward")`` (issue 21): one task graph for the fileset, computed on
+  dask's synchronous scheduler / the same warm clusters; its graph build time is reported apart
+  (it is inside the row's seconds).
+
 Goal (issue 2): processor ≤ 1.3 × the read floor; 2 workers well above 1 worker.
 
     python benchmarks/bench_fourlep.py [--events 1000000] [--files 4] [--chunksize 200000]
@@ -80,7 +85,7 @@ def read_floor(paths: list[Path], branches: list[str], chunksize: int) -> float:
 
 
 def processor_time(paths: list[Path], executor: str, workers: int, chunksize: int,
-                   client=None) -> tuple[float, dict]:
+                   client=None, backend: str = "runner") -> tuple[float, dict]:
     fileset = {"data_replica": {"files": {str(p): "mini" for p in paths},
                                 "metadata": {"role": "data"}}}
     start = time.perf_counter()
@@ -88,18 +93,23 @@ def processor_time(paths: list[Path], executor: str, workers: int, chunksize: in
                         schema=AtlasOpenDataSchema,
                         executor=ExecutorOptions(executor=executor, workers=workers,
                                                  progress=False),
-                        run=RunOptions(chunksize=chunksize), client=client)
+                        run=RunOptions(chunksize=chunksize, backend=backend), client=client)
     return time.perf_counter() - start, out
 
 
-def dask_times(paths: list[Path], workers: int, chunksize: int) -> tuple[float, float, float, dict]:
-    """(cluster start-up, first run with cold workers, warm run, output) on a LocalCluster."""
+def dask_times(paths: list[Path], workers: int, chunksize: int
+               ) -> tuple[float, float, float, dict, float, dict]:
+    """(cluster start-up, first run with cold workers, warm run, output, warm dask-awkward run,
+    its output) on a LocalCluster."""
     start = time.perf_counter()
     with dask_client(ExecutorOptions(executor="dask", workers=workers, progress=False)) as client:
         startup = time.perf_counter() - start
         cold, _ = processor_time(paths[:1], "dask", workers, chunksize, client)
         warm, out = processor_time(paths, "dask", workers, chunksize, client)
-    return startup, cold, warm, out
+        processor_time(paths[:1], "dask", workers, chunksize, client, "dask-awkward")
+        graph, graph_out = processor_time(paths, "dask", workers, chunksize, client,
+                                          "dask-awkward")
+    return startup, cold, warm, out, graph, graph_out
 
 
 def main() -> None:
@@ -120,20 +130,35 @@ def main() -> None:
         t, out = processor_time(paths, "iterative", 1, args.chunksize)
         rows["processor, iterative"] = t
         selected = out["data_replica"]["cutflow"]["charge_sum_zero"]["raw"]
+        graph_build = {}
+        processor_time(paths[:1], "iterative", 1, args.chunksize, backend="dask-awkward")
+        t, graph_out = processor_time(paths, "iterative", 1, args.chunksize,
+                                      backend="dask-awkward")
+        rows["dask-awkward, synchronous"] = t
+        graph_build["dask-awkward, synchronous"] = \
+            graph_out["_provenance"]["summary"]["graph_build_time_s"]
         startup = {}
+        outputs = [graph_out]
         for workers in (1, 2):
-            up, cold, warm, out2 = dask_times(paths, workers, args.chunksize)
-            rows[f"processor, dask {workers} worker{'s' * (workers > 1)}"] = warm
+            up, cold, warm, out2, graph, graph_out = dask_times(paths, workers, args.chunksize)
+            label = f"dask {workers} worker{'s' * (workers > 1)}"
+            rows[f"processor, {label}"] = warm
+            rows[f"dask-awkward, {label}"] = graph
+            graph_build[f"dask-awkward, {label}"] = \
+                graph_out["_provenance"]["summary"]["graph_build_time_s"]
             startup[workers] = {"cluster_start_s": up, "first_run_one_file_s": cold}
-        assert out2["data_replica"]["m4l"].values().tolist() == \
-            out["data_replica"]["m4l"].values().tolist()
+            outputs += [out2, graph_out]
+        for other in outputs:  # every backend and executor: the same histogram
+            assert other["data_replica"]["m4l"].values().tolist() == \
+                out["data_replica"]["m4l"].values().tolist()
 
     floor = rows["read floor (uproot, same branches)"]
     print(f"\n4-lepton processor on {n:,} events ({args.files} files, chunks of "
           f"{args.chunksize:,}; {selected:,} selected), {platform.processor() or 'cpu'}")
     print(f"{'':38s} {'seconds':>8s} {'events/s':>12s} {'× read floor':>13s}")
     for name, seconds in rows.items():
-        print(f"{name:38s} {seconds:8.2f} {n / seconds:12,.0f} {seconds / floor:13.2f}")
+        build = (f"  (graph build {graph_build[name]:.2f} s)" if name in graph_build else "")
+        print(f"{name:38s} {seconds:8.2f} {n / seconds:12,.0f} {seconds / floor:13.2f}{build}")
     speedup = rows["processor, dask 1 worker"] / rows["processor, dask 2 workers"]
     print(f"dask 2 workers vs 1 worker: {speedup:.2f}× (warm clusters; start-up: " + ", ".join(
         f"{w} worker(s) {v['cluster_start_s']:.1f} s + first run on one file "
@@ -142,7 +167,8 @@ def main() -> None:
     result = {"events": n, "files": args.files, "chunksize": args.chunksize,
               "seconds": rows, "events_per_s": {k: n / v for k, v in rows.items()},
               "ratio_to_floor": {k: v / floor for k, v in rows.items()},
-              "dask_speedup_2_vs_1": speedup, "dask_startup": startup}
+              "dask_speedup_2_vs_1": speedup, "dask_startup": startup,
+              "dask_awkward_graph_build_s": graph_build}
     (RESULTS / "bench_fourlep.json").write_text(json.dumps(result, indent=2))
 
 
