@@ -313,6 +313,9 @@ class LikelihoodResult:
     postfit_band: np.ndarray
     data: np.ndarray
     asimov: bool
+    #: why the observed / expected significance is not a number, when it is not (else empty)
+    significance_note: str = ""
+    significance_expected_note: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -325,8 +328,13 @@ class LikelihoodResult:
             "correlation": {"parameters": list(self.parameters),
                             "matrix": np.round(self.correlation, 6).tolist()},
             "scan": {"mu": self.scan_mu.tolist(), "q_mu": self.scan_q.tolist()},
-            "discovery_significance": {"observed": self.significance,
-                                       "expected": self.significance_expected},
+            "discovery_significance": {
+                "observed": self.significance if np.isfinite(self.significance) else None,
+                **({"observed_note": self.significance_note} if self.significance_note else {}),
+                "expected": (self.significance_expected
+                             if np.isfinite(self.significance_expected) else None),
+                **({"expected_note": self.significance_expected_note}
+                   if self.significance_expected_note else {})},
             "cls_upper_limit_95": {"observed": self.upper_limit,
                                    "expected_bands_ascending": list(self.upper_limit_expected)},
             "yields": {"prefit": {k: v.tolist() for k, v in self.prefit.items()},
@@ -431,11 +439,12 @@ def _fit_likelihood(workspace: Mapping[str, Any], config: LikelihoodConfig | Non
     # discovery: q0 = −2 ln λ(0) (μ̂ ≥ 0), observed and for Asimov data at μ = 1
     pars0, nll0 = conditional[0] if grid[0] == 0.0 else _fixed_fit(pyhf, 0.0, data, model,
                                                                    bestfit)
-    z_obs = float(np.sqrt(max(nll0 - twice_nll, 0.0))) if mu > 0 else 0.0
+    z_obs, z_obs_note = (_significance(model, init, poi, data, nll0, twice_nll, n_bins)
+                         if mu > 0 else (0.0, ""))
     asimov_mu1 = np.asarray(model.expected_data(init), dtype=float)
     nll_a1 = float(-2.0 * model.logpdf(init, asimov_mu1)[0])
     _, nll_a0 = _fixed_fit(pyhf, 0.0, asimov_mu1, model, init)
-    z_exp = float(np.sqrt(max(nll_a0 - nll_a1, 0.0)))
+    z_exp, z_exp_note = _significance(model, init, poi, asimov_mu1, nll_a0, nll_a1, n_bins)
     # CLs with q̃_μ: the Asimov data of the background-only fit to the data
     asimov_b = np.asarray(model.expected_data(pars0), dtype=float)
     nll_b = float(-2.0 * model.logpdf(pars0, asimov_b)[0])
@@ -458,12 +467,34 @@ def _fit_likelihood(workspace: Mapping[str, Any], config: LikelihoodConfig | Non
         parameters=tuple(names), bestfit=bestfit, uncertainties=errors, correlation=corr,
         twice_nll=twice_nll, mu=mu, mu_err=mu_err, pulls=pulls, scan_mu=grid, scan_q=scan,
         scan_interval=interval, significance=z_obs, significance_expected=z_exp,
+        significance_note=z_obs_note, significance_expected_note=z_exp_note,
         upper_limit=float(limit), upper_limit_expected=tuple(float(x) for x in expected),
         cls_mu=cls_grid, cls_observed=cls_obs,
         prefit=_by_sample(model, init), postfit=_by_sample(model, bestfit),
         prefit_band=_band(model, init, prefit_cov),
         postfit_band=_band(model, bestfit, covariance),
         data=data[:n_bins], asimov=asimov)
+
+
+def _significance(model: Any, init: np.ndarray, poi: int, data: np.ndarray,
+                  nll_mu0: float, nll_hat: float, n_bins: int) -> tuple[float, str]:
+    """Discovery Z0 = √q0 from −2 ln L at μ = 0 and at the best fit, and a note when it is no
+    number (observed data, or the μ = 1 Asimov data for the median expectation).
+
+    Where the data have events in a bin whose background-only prediction is exactly zero (too
+    few simulated background events there), no background fluctuation can give them: q0 is
+    unbounded and Z0 = ∞ — said so, naming the bins, instead of a bare nan.
+    """
+    if np.isfinite(nll_mu0):
+        return float(np.sqrt(max(nll_mu0 - nll_hat, 0.0))), ""
+    pars_b = np.array(init, dtype=float)
+    pars_b[poi] = 0.0
+    background = np.asarray(model.expected_data(pars_b, include_auxdata=False))[:n_bins]
+    free = np.flatnonzero((background <= 0) & (np.asarray(data)[:n_bins] > 0))
+    if len(free):
+        return float("inf"), (f"bin(s) {free.tolist()} have events but no simulated "
+                              "background: Z0 is unbounded")
+    return float("nan"), "the background-only fit did not converge"
 
 
 def _fixed_fit(pyhf: Any, mu: float, data: np.ndarray, model: Any, start: np.ndarray
@@ -547,8 +578,14 @@ def summary_lines(result: LikelihoodResult, dropped: Sequence[Mapping[str, Any]]
         f"profile likelihood: mu = {result.mu:.3f} ± {result.mu_err:.3f} (HESSE); "
         f"scan 68% interval [{lo:.3f}, {hi:.3f}]"
         + (" — Asimov data at mu = 1" if result.asimov else ""),
-        f"discovery significance Z0 = {result.significance:.2f} sigma observed, "
-        f"{result.significance_expected:.2f} sigma expected (mu = 1)",
+        "discovery significance Z0 = "
+        + (f"{result.significance:.2f} sigma observed, " if np.isfinite(result.significance)
+           else f"observed {'unbounded' if result.significance > 0 else 'unknown'}: "
+                f"{result.significance_note}; ")
+        + (f"{result.significance_expected:.2f} sigma expected (mu = 1)"
+           if np.isfinite(result.significance_expected) else
+           f"expected (mu = 1) {'unbounded' if result.significance_expected > 0 else 'unknown'}"
+           f": {result.significance_expected_note}"),
         f"CLs 95% upper limit on mu: {result.upper_limit:.2f} observed, "
         f"{result.upper_limit_expected[2]:.2f} expected "
         f"[{result.upper_limit_expected[1]:.2f}, {result.upper_limit_expected[3]:.2f}]",

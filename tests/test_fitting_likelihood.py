@@ -136,3 +136,42 @@ def test_empty_bins_are_an_error_unless_dropped():
     assert inputs.dropped == [{"bin": 2, "m4l_gev": [110.0, 115.0], "data_events": 2.0}]
     assert inputs.data.tolist() == [4.0, 5.0]
     assert list(inputs.samples) == ["Higgs", "bkg"]
+
+
+def test_expected_significance_unbounded_where_signal_has_no_background():
+    """A bin with signal but zero simulated background: no background-only fluctuation gives
+    events there (μ = 1 Asimov data, observed data), so Z0 is ∞ and the bin is named."""
+    inputs = _inputs()
+    for name, sample in inputs.samples.items():
+        if name == "ZZ*":
+            for key, (nom, var) in sample.items():
+                nom, var = nom.copy(), var.copy()
+                nom[0], var[0] = 0.0, 0.0
+                sample[key] = (nom, var)
+    result = lk.fit_likelihood(lk.build_workspace(inputs, lk.LikelihoodConfig(systematics=False)),
+                               lk.LikelihoodConfig(systematics=False))
+    assert result.significance_expected == np.inf
+    assert "bin(s) [0] have events but no simulated background" in result.significance_expected_note
+    # the observed data have 9 events there: unbounded as well
+    assert result.significance == np.inf and "bin(s) [0]" in result.significance_note
+    report = result.as_dict()["discovery_significance"]
+    assert report["expected"] is None and "[0]" in report["expected_note"]
+    assert report["observed"] is None and "[0]" in report["observed_note"]
+    line = lk.summary_lines(result)[1]
+    assert "observed unbounded: bin(s) [0]" in line and "expected (mu = 1) unbounded" in line
+
+
+def test_expected_significance_is_the_asimov_q0():
+    """Finite case: Z0(expected) = √q0 on the μ = 1 Asimov data, as pyhf's hypotest gives it."""
+    inputs = _inputs()
+    config = lk.LikelihoodConfig(systematics=False)
+    ws = lk.build_workspace(inputs, config)
+    result = lk.fit_likelihood(ws, config)
+    assert result.significance_expected_note == ""
+    pyhf.set_backend("numpy", pyhf.optimize.minuit_optimizer(verbose=0))
+    w = pyhf.Workspace(ws)
+    model = w.model()
+    asimov = model.expected_data(model.config.suggested_init())
+    p0 = float(pyhf.infer.hypotest(0.0, asimov, model, test_stat="q0"))
+    from scipy.stats import norm
+    assert result.significance_expected == pytest.approx(norm.isf(p0), rel=2e-3)
