@@ -121,3 +121,12 @@ def count_events(events: Any) -> Any:
 
         return dak.num(events, axis=0)
     return len(events)
+
+
+def flatten(values: Any) -> Any:
+    """Jagged per-event values → one flat array (awkward or dask-awkward)."""
+    if is_dask(values):
+        import dask_awkward as dak
+
+        return dak.flatten(values, axis=1)
+    return ak.flatten(values, axis=1)

@@ -15,9 +15,10 @@ from typing import Any
 import awkward as ak
 import hist
 import numpy as np
-from coffea.analysis_tools import PackedSelection, Weights
+from coffea.analysis_tools import PackedSelection
 
 from hzx.errors import ConfigurationError
+from hzx.processors import backend
 from hzx.processors.base import HzxProcessor
 from hzx.processors.delphes import require_collections, to_float64
 from hzx.processors.kinematics import four_momentum, invariant_mass
@@ -203,6 +204,7 @@ class HZa2018Processor(HzxProcessor):
     """HZa2018 on Delphes events: the spec's histograms and cutflow per dataset."""
 
     options_class = HZa2018Options
+    dask_awkward_ready = True
 
     def required_branches(self) -> tuple[str, ...]:
         """Branches every input needs: jet, muon and electron kinematics (and charges)."""
@@ -219,8 +221,22 @@ class HZa2018Processor(HzxProcessor):
         out["entries"] = {name: 0 for name in HISTOGRAMS}  # fills per histogram (a TH1's fEntries)
         return out
 
-    def fill(self, events: Any, out: dict[str, Any], metadata: Mapping[str, Any]) -> None:
-        require_collections(events, ("Jet", "Muon", "Electron"), "the HZa2018 selection")
+    def event_fields(self) -> tuple[tuple[str, ...], ...]:
+        """The NanoEvents fields :meth:`event_table` reads (the dask-awkward backend reads
+        only their branches)."""
+        fields = [("Jet", f) for f in ("PT", "Eta", "Phi", "Mass")]
+        for c in ("Muon", "Electron"):
+            fields += [(c, f) for f in ("PT", "Eta", "Phi", "Charge")]
+        if self.options.use_event_weight:
+            fields.append(("Event", "Weight"))
+        return tuple(fields)
+
+    def event_table(self, events: Any, metadata: Mapping[str, Any]) -> ak.Array:
+        """Per event: ``weight``; ``cut_<cut>`` cumulative masks of :data:`CUTS`; ``mll``,
+        ``mllj`` (GeV, NaN where undefined); ``jet1pt``…``jet4pt`` and ``jet1mass`` of the
+        selected jets (NaN where absent); the selected muons' and electrons' pT as jagged
+        ``muon_pt``/``electron_pt`` with the event weight beside each (``muon_w``,
+        ``electron_w``)."""
         n = len(events)
         if self.options.use_event_weight:
             raw = events.Event.Weight  # DelphesSchema flattens the one-entry Event collection
@@ -229,33 +245,46 @@ class HZa2018Processor(HzxProcessor):
         else:
             weight = np.ones(n)
         sel = hza2018_selection(events.Jet, events.Muon, events.Electron, self.options)
-        cuts = sel["cuts"]
-        event_weights = Weights(n)
-        event_weights.add("event", weight)
-        flow = sel["selection"].cutflow(*CUTS, weights=event_weights).result()
-        # entry 0 of the cutflow is "before any cut"; the cutflow has no Σw², so from its masks
-        for i, cut in enumerate(CUTS):
-            out["cutflow"][cut] = {
-                "raw": int(flow.nevcutflow[i + 1]), "weighted": float(flow.wgtevcutflow[i + 1]),
-                "sumw2": float(np.square(weight[flow.maskscutflow[i]]).sum())}
-
-        def fill(name: str, values, mask=None, objects=None):
-            if objects is not None:  # jagged per-event values: broadcast the event weight
-                w = ak.flatten(ak.broadcast_arrays(weight, objects)[0])
-                x = ak.to_numpy(ak.flatten(objects))
-                out[name].fill(x=x, weight=ak.to_numpy(w))
-            else:
-                x = values[mask]
-                out[name].fill(x=x, weight=weight[mask])
-            out["entries"][name] = len(x)
-
-        fill("hist_muon_pt", None, objects=sel["muons"].pt)
-        fill("hist_electron_pt", None, objects=sel["electrons"].pt)
-        fill("hist_z_mass", sel["mll"], cuts["z_lepton_pt"])
+        columns: dict[str, Any] = {"weight": weight}
+        for cut in CUTS:
+            columns[f"cut_{cut}"] = np.asarray(sel["cuts"][cut])
+        columns["mll"], columns["mllj"] = sel["mll"], sel["mllj"]
         jets = sel["jets"]
         for i in range(4):
-            ith = ak.to_numpy(ak.fill_none(ak.pad_none(jets.pt, i + 1, axis=1)[:, i], np.nan))
-            fill(f"hist_jet{i + 1}pt", ith, cuts["one_jet"] & ~np.isnan(ith))
-        fill("hist_mllj", sel["mllj"], cuts["SR"])
-        j1_mass = ak.to_numpy(ak.fill_none(ak.firsts(jets.mass, axis=1), np.nan))
-        fill("hist_jet1mass", j1_mass, cuts["SR"])
+            columns[f"jet{i + 1}pt"] = ak.to_numpy(
+                ak.fill_none(ak.pad_none(jets.pt, i + 1, axis=1)[:, i], np.nan))
+        columns["jet1mass"] = ak.to_numpy(ak.fill_none(ak.firsts(jets.mass, axis=1), np.nan))
+        for name in ("muon", "electron"):
+            pt = sel[f"{name}s"].pt
+            columns[f"{name}_pt"] = pt
+            columns[f"{name}_w"] = ak.broadcast_arrays(weight, pt)[0]
+        return ak.zip(columns, depth_limit=1)
+
+    def fill(self, events: Any, out: dict[str, Any], metadata: Mapping[str, Any]) -> None:
+        # one code path for an eager chunk and a dask-awkward collection: the per-event table,
+        # then fills and sums that take either (hzx.processors.backend)
+        require_collections(events, ("Jet", "Muon", "Electron"), "the HZa2018 selection")
+        table = backend.per_event(self.event_table, events, dict(metadata),
+                                  touch=self.event_fields())
+        for cut in CUTS:
+            passed = table[table[f"cut_{cut}"]]
+            out["cutflow"][cut] = {"raw": backend.count_events(passed),
+                                   "weighted": backend.total(passed.weight),
+                                   "sumw2": backend.total(passed.weight ** 2)}
+
+        def fill(name: str, x: Any, w: Any) -> None:
+            backend.fill(out[name], x=x, weight=w)
+            out["entries"][name] = backend.count_events(x)
+
+        for name in ("muon", "electron"):
+            fill(f"hist_{name}_pt", backend.flatten(table[f"{name}_pt"]),
+                 backend.flatten(table[f"{name}_w"]))
+        z = table[table.cut_z_lepton_pt]
+        fill("hist_z_mass", z.mll, z.weight)
+        with_jet = table[table.cut_one_jet]
+        for i in range(4):
+            ith = with_jet[~np.isnan(with_jet[f"jet{i + 1}pt"])]
+            fill(f"hist_jet{i + 1}pt", ith[f"jet{i + 1}pt"], ith.weight)
+        signal = table[table.cut_SR]
+        fill("hist_mllj", signal.mllj, signal.weight)
+        fill("hist_jet1mass", signal.jet1mass, signal.weight)
