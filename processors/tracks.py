@@ -29,6 +29,7 @@ import hist
 import numpy as np
 
 from hzx.errors import ConfigurationError
+from hzx.processors import backend
 from hzx.processors.base import HzxProcessor
 from hzx.processors.delphes import (
     choose_track_collection,
@@ -216,6 +217,7 @@ class TrackObservablesProcessor(HzxProcessor):
     """The seven track observables of every (selected) jet, truth labels and training columns."""
 
     options_class = TrackObservablesOptions
+    dask_awkward_ready = True  # histograms and cutflow; training columns need the Runner
 
     @property
     def columns_on_disk(self) -> bool:
@@ -313,20 +315,17 @@ class TrackObservablesProcessor(HzxProcessor):
                                        o.observable_radius)
         return observables_matrix(values), lambda: flat_tracks
 
-    def fill(self, events: Any, out: dict[str, Any], metadata: Mapping[str, Any]) -> None:
+    def analyse(self, events: Any) -> dict[str, Any]:
+        """One chunk's (or partition's) selected jets, their observables and truth: the part of
+        :meth:`fill` both backends share. Keys: ``track_name``, ``jets``, ``event_mask``,
+        ``selected`` (the selected events), ``matrix`` ((N_jets, 7) observables), ``jet_tracks``
+        (function, as :meth:`observables`), ``labels``, ``targets``, ``matched``."""
         o = self.options
-        dataset = metadata["dataset"]
-        filename = metadata["filename"]
-        require_collections(events, (o.jet_collection, "Particle"), "the track observables")
         track_name = choose_track_collection(events, o.track_collection)
-
         jets, event_mask = self.select_jets(events)
-        entry_start = int(events.metadata.get("entrystart", 0))
-        entries = np.arange(len(events), dtype=np.int64)[event_mask] + entry_start
         sel = events[event_mask] if not event_mask.all() else events
         tracks = track_records(sel[track_name])
         matrix, jet_tracks = self.observables(sel, jets, tracks)
-        flat_jets = ak.flatten(jets, axis=1)
 
         particles = sel.Particle
         truth_particles = ak.zip({"pid": particles.PID, "status": particles.Status,
@@ -337,7 +336,78 @@ class TrackObservablesProcessor(HzxProcessor):
         labels, targets = truth_match(jets, truth_particles, o.truth_max_dr, flavor)
         labels = ak.to_numpy(ak.flatten(labels))
         targets = ak.to_numpy(ak.flatten(targets))
-        matched = ~np.isnan(targets)
+        return {"track_name": track_name, "jets": jets, "event_mask": event_mask,
+                "selected": sel, "matrix": matrix, "jet_tracks": jet_tracks, "labels": labels,
+                "targets": targets, "matched": ~np.isnan(targets)}
+
+    def event_table(self, events: Any, metadata: Mapping[str, Any]) -> ak.Array:
+        """Per event (dask-awkward backend): ``selected`` (event mask), ``n_jets`` (all jets),
+        and per selected jet (jagged) ``obs_<name>`` and ``matched`` (0/1)."""
+        a = self.analyse(events)
+        counts = np.zeros(len(events), dtype=np.int64)
+        counts[a["event_mask"]] = ak.to_numpy(ak.num(a["jets"].pt, axis=1))
+        columns: dict[str, Any] = {
+            "selected": np.asarray(a["event_mask"], dtype=bool),
+            "n_jets": ak.to_numpy(ak.num(events[self.options.jet_collection].PT, axis=1)),
+            "matched": ak.unflatten(a["matched"].astype(np.int64), counts),
+        }
+        for k, name in enumerate(OBSERVABLE_NAMES):
+            columns[f"obs_{name}"] = ak.unflatten(np.ascontiguousarray(a["matrix"][:, k]),
+                                                  counts)
+        return ak.zip(columns, depth_limit=1)
+
+    def event_collections(self, events: Any) -> tuple[tuple[str], ...]:
+        """The collections :meth:`event_table` reads (the dask-awkward backend reads only
+        theirs)."""
+        o = self.options
+        names = [o.jet_collection, choose_track_collection(events, o.track_collection),
+                 "Particle"]
+        if o.require_hza2018:
+            names += ["Jet", "Muon", "Electron"]
+        if o.association != "delta_r":  # ghosts: the neutral particle-flow candidates too
+            names += [n for n in ("EFlowPhoton", "EFlowNeutralHadron", "Tower")
+                      if n in events.fields]
+        return tuple((n,) for n in dict.fromkeys(names))
+
+    def _fill_lazily(self, events: Any, out: dict[str, Any]) -> None:
+        """The histograms and cutflow from a dask-awkward collection (no training columns)."""
+        if self.options.store_columns:
+            raise ConfigurationError("store_columns needs backend 'runner': the dask-awkward "
+                                     "backend fills the histograms and cutflow only")
+        table = backend.per_event(self.event_table, events, {},
+                                  touch=self.event_collections(events))
+        truth = backend.flatten(table.matched)
+        for name in OBSERVABLE_NAMES:
+            column = backend.flatten(table[f"obs_{name}"])
+            ok = column != -999999.0
+            backend.fill(out[f"obs_{name}"], x=column[ok], truth=truth[ok])
+        n = backend.count_events(table)
+        selected = backend.count(table.selected)
+        n_jets, jets_selected = backend.total(table.n_jets), backend.count_events(truth)
+        # unweighted, as the Runner backend's: "weighted" holds the count as a float
+        out["cutflow"] = {"events": {"raw": n, "weighted": n * 1.0},
+                          "events_selected": {"raw": selected, "weighted": selected * 1.0},
+                          "jets": {"raw": n_jets, "weighted": n_jets * 1.0},
+                          "jets_selected": {"raw": jets_selected,
+                                            "weighted": jets_selected * 1.0}}
+        out["metadata"]["track_collections"] = {
+            choose_track_collection(events, self.options.track_collection)}
+
+    def fill(self, events: Any, out: dict[str, Any], metadata: Mapping[str, Any]) -> None:
+        o = self.options
+        dataset = metadata["dataset"]
+        filename = metadata["filename"]
+        require_collections(events, (o.jet_collection, "Particle"), "the track observables")
+        if backend.is_dask(events):
+            return self._fill_lazily(events, out)
+
+        a = self.analyse(events)
+        track_name, jets, event_mask = a["track_name"], a["jets"], a["event_mask"]
+        sel, matrix, jet_tracks = a["selected"], a["matrix"], a["jet_tracks"]
+        labels, targets, matched = a["labels"], a["targets"], a["matched"]
+        entry_start = int(events.metadata.get("entrystart", 0))
+        entries = np.arange(len(events), dtype=np.int64)[event_mask] + entry_start
+        flat_jets = ak.flatten(jets, axis=1)
 
         for k, name in enumerate(OBSERVABLE_NAMES):
             column = matrix[:, k]
