@@ -70,6 +70,7 @@ def run_dask_awkward(processor_instance: Any, fileset: Mapping[str, Any], schema
 
     started = time.perf_counter()
     lazy: list[tuple[str, Any, int]] = []
+    reports: list[tuple[str, str, list[list[int]], Any]] = []
     columns: set[str] = set()
     n_partitions = 0
     for dataset, entry in fileset.items():
@@ -85,20 +86,28 @@ def run_dask_awkward(processor_instance: Any, fileset: Mapping[str, Any], schema
             n_partitions += len(steps)
             metadata = {**entry["metadata"], "dataset": dataset, "filename": path,
                         "treename": tree, "fileuuid": str(info.get("uuid"))}
+            uproot_options: dict[str, Any] = {"timeout": run.timeout_s}
+            if run.skip_bad_files:  # a partition that fails to read: empty, and reported
+                uproot_options["allow_read_errors_with_report"] = read_errors()
             events = NanoEventsFactory.from_root(
                 {path: {"object_path": tree, "steps": steps}}, mode="dask",
-                schemaclass=schema, metadata=metadata,
-                uproot_options={"timeout": run.timeout_s},
+                schemaclass=schema, metadata=metadata, uproot_options=uproot_options,
             ).events()
+            report = None
+            if isinstance(events, tuple):
+                events, report = events
             result = processor_instance.process(events)[dataset]
             lazy.append((dataset, result, len(steps)))
+            reports.append((dataset, path, steps, report))
     collections = [c for _, out, _ in lazy for c in _dask_leaves(out)
                    if type(c).__module__.startswith("dask_awkward")]
     if collections:
         for names in dak.necessary_columns(*collections).values():
             columns.update(names)
     built = time.perf_counter()
-    computed = dask.compute([out for _, out, _ in lazy], **_scheduler_kwargs(executor, client))[0]
+    computed, computed_reports = dask.compute(
+        [out for _, out, _ in lazy], [r for *_, r in reports if r is not None],
+        **_scheduler_kwargs(executor, client))
     done = time.perf_counter()
 
     output: dict[str, Any] = {}
@@ -106,6 +115,11 @@ def run_dask_awkward(processor_instance: Any, fileset: Mapping[str, Any], schema
         out = backend.concrete(out)
         out["metadata"]["chunks"] = n_steps  # the template counts one call, here one file
         output[dataset] = out if dataset not in output else accumulate([output[dataset], out])
+    failed = _failed_steps([r for r in reports if r[3] is not None], computed_reports)
+    for dataset in output:
+        # the chunks that could not be read (their entries are missing from events_read, so
+        # the run's shortfall check also lists the file under skipped_files)
+        output[dataset]["metadata"]["failed_steps"] = failed.get(dataset, [])
     metrics = {
         "graph_build_time_s": round(built - started, 3),
         "compute_time_s": round(done - built, 3),
@@ -113,6 +127,30 @@ def run_dask_awkward(processor_instance: Any, fileset: Mapping[str, Any], schema
         "columns": sorted(columns),
     }
     return output, metrics
+
+
+def read_errors() -> tuple[type[BaseException], ...]:
+    """Exceptions of a chunk's read that ``skip_bad_files`` turns into a reported, empty
+    partition: I/O errors, corrupt compressed data, undecodable objects."""
+    import zlib
+
+    from uproot.deserialization import DeserializationError
+
+    return (OSError, zlib.error, DeserializationError)
+
+
+def _failed_steps(reports: list[tuple[str, str, list[list[int]], Any]], computed: list[Any]
+                  ) -> dict[str, list[dict[str, Any]]]:
+    """``{dataset: [{"file", "entry_start", "entry_stop", "reason"}, …]}`` from uproot's read
+    reports (one record per partition, in partition order)."""
+    failed: dict[str, list[dict[str, Any]]] = {}
+    for (dataset, path, steps, _), report in zip(reports, computed, strict=True):
+        for (start, stop), record in zip(steps, report.tolist(), strict=True):
+            if record.get("exception"):
+                failed.setdefault(dataset, []).append({
+                    "file": path, "entry_start": start, "entry_stop": stop,
+                    "reason": f"{record['exception']}: {record['message']}"})
+    return failed
 
 
 def _dask_leaves(value: Any) -> list[Any]:
