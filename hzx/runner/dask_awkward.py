@@ -9,7 +9,13 @@ for the whole fileset, which a single ``dask.compute`` runs on the chosen execut
 ``lxplus`` / ``slurm`` → the same Dask client the Runner backend uses (LocalCluster,
 ``scheduler``, batch workers). dask-awkward reads only the branches the processor's per-event
 kernels touch. The file checks before the run and the output format are those of the Runner
-backend (:func:`hzx.runner.coffea_run.run_processor` does both).
+backend (:func:`hzx.runner.coffea_run.run_processor` does both); with ``skip_bad_files`` a chunk
+that cannot be read becomes an empty partition (uproot's read report), listed in its dataset's
+``metadata["failed_steps"]``, and its file under ``skipped_files``.
+
+Not here: per-chunk checkpoints (the graph is computed at once) and the tracks processor's
+training columns (written per chunk); both are refused with one line naming the option.
+Processors opt in with :attr:`~hzx.processors.base.HzxProcessor.dask_awkward_ready`.
 """
 
 from __future__ import annotations
