@@ -216,7 +216,9 @@ def test_args_json_records_the_study_defaults_when_no_flag_is_given(tmp_path, mo
 
     seen = {}
     metrics = {"r2": 1.0, "resolution": 0.1, "bias": 0.0, "n_test_jets": 1, "device": "cpu",
-               "auc": 1.0, "n_jets": 1, "best_significance": 1.0, "best_threshold": 0.5}
+               "auc": 1.0, "n_jets": 1, "best_significance": 1.0, "best_threshold": 0.5,
+               # what the trainers record of the jets they left out (nn.datasets); none here
+               "selection": {"jets_in_files": 1, "jets_without_target": 0}}
 
     def stub(name):
         def train(data, config, output_dir, **kwargs):
