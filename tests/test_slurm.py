@@ -332,3 +332,21 @@ def test_cancelled_job_gives_identical_histograms(slurm_client, opendata_dir, tm
     assert out["data_B"]["metadata"]["chunks"] == 8
     jobs = out["_provenance"]["summary"]["batch_jobs"]
     assert any(job != cancelled for job in jobs)  # a replacement job finished the work
+
+
+@needs_slurm
+def test_dask_awkward_backend_on_slurm_identical_to_runner(slurm_client, opendata_dir):
+    """The dask-awkward graph computed by Slurm worker jobs == the Runner in process (4ℓ)."""
+    from test_dask_awkward_backend import assert_same
+
+    fileset = _fourlep_fileset(opendata_dir)
+    runner = _run_fourlep(fileset, chunksize=40)
+    graph = run_processor(FourLeptonProcessor(), fileset, treename="mini",
+                          schema=AtlasOpenDataSchema,
+                          executor=ExecutorOptions(executor="slurm", progress=False),
+                          run=RunOptions(chunksize=40, backend="dask-awkward"),
+                          client=slurm_client)
+    assert_same(runner, graph, ("data_A", "data_B"))
+    assert sum(graph[d]["m4l"].values().sum() for d in ("data_A", "data_B")) == 53
+    summary = graph["_provenance"]["summary"]
+    assert summary["backend"] == "dask-awkward" and summary["batch_jobs"]
