@@ -2,7 +2,15 @@
 
 The real ATLAS Open Data files of ../shared are replicated (event records repeated, same branch
 types and ZLIB level 1 compression as the originals) into ``--files`` files holding ``--events``
-events in all. Then, side by side in one run:
+events in all, written in batches (bounded memory) under ``--tmpdir`` (/tmp). By default
+(``--all-branches``) the replicas keep every branch of the real ``mini`` trees (81, plus a
+counter of their own for the three vectors that are empty in data; uproot writes collection
+counters as int32 where the originals have uint32, and jagged branches as ``T[]`` rather than
+``std::vector<T>``), so the rows show what lazy reading saves; ``--needed-branches`` keeps only
+the processor's branches (the earlier benchmark). Each row reports, beside its time, coffea's
+``bytes_read`` (savemetrics) and the branches it touched with their compressed bytes (uproot);
+the header line gives the compressed bytes of a full read of the replicas.
+Then, side by side in one run:
 
 - ``read floor``: uproot opens each chunk and reads and decompresses exactly the branches the
   processor needs (``FourLeptonProcessor.required_branches()``), nothing else;
@@ -18,7 +26,8 @@ events in all. Then, side by side in one run:
 
 Goal (issue 2): processor ≤ 1.3 × the read floor; 2 workers well above 1 worker.
 
-    python benchmarks/bench_fourlep.py [--events 1000000] [--files 4] [--chunksize 200000]
+    python benchmarks/bench_fourlep.py [--events 1000000] [--files 4] [--chunksize 125000]
+        [--all-branches | --needed-branches] [--tmpdir /tmp]
 """
 
 from __future__ import annotations
@@ -42,31 +51,83 @@ OPENDATA = REPO.parent / "shared" / "data" / "atlas-opendata-2020-4lep"
 RESULTS = REPO / "benchmarks" / "results"
 
 
-def replicate(events: int, files: int, where: Path) -> list[Path]:
-    """Write ``files`` ROOT files with ``events`` events in all, made of the real events."""
+# The collections of the ``mini`` trees: branches ``{prefix}_{field}`` counted by ``{prefix}_n``.
+COLLECTIONS = ("lep", "jet", "photon", "tau", "largeRjet")
+BATCH = 100_000  # events per ``extend``: bounds the memory of writing (≈ 0.1 GB for all branches)
+
+
+def source_events(all_branches: bool) -> ak.Array:
+    """The real events of the two data files, every branch of ``mini`` or only the needed ones."""
     sources = [OPENDATA / "data_A.4lep.root", OPENDATA / "data_B.4lep.root"]
-    processor = FourLeptonProcessor()
-    branches = [*processor.required_branches(), "trigE", "trigM", "lep_etcone20"]
-    real = ak.concatenate([uproot.open(s)["mini"].arrays(branches) for s in sources])
+    if all_branches:
+        branches = None
+    else:
+        branches = [*FourLeptonProcessor().required_branches(), "trigE", "trigM", "lep_etcone20"]
+    return ak.concatenate([uproot.open(s)["mini"].arrays(branches) for s in sources])
+
+
+def _layout(real: ak.Array) -> dict[str, list[str]]:
+    """Which branches of ``real`` go into which collection (``""``: written on their own).
+
+    A jagged branch joins its collection only where its length is the collection's ``_n`` in
+    every event (in the data files ``lep_truthMatched``, ``jet_trueflav``, ``jet_truthMatched``
+    are empty vectors: they are written with a counter of their own, ``{branch}_n``)."""
+    groups: dict[str, list[str]] = {"": []}
+    for branch in real.fields:
+        prefix = next((c for c in COLLECTIONS if branch.startswith(c + "_")), None)
+        counted = (prefix is not None and branch != f"{prefix}_n"
+                   and ak.all(ak.num(real[branch]) == real[f"{prefix}_n"]))
+        if counted:
+            groups.setdefault(prefix, []).append(branch)
+        elif prefix is None or branch != f"{prefix}_n":
+            groups[""].append(branch)
+    return groups
+
+
+def _batch(real: ak.Array, groups: dict[str, list[str]], index: np.ndarray) -> dict:
+    chunk = real[index]
+    out = {b: (chunk[b] if chunk[b].ndim > 1 else ak.to_numpy(chunk[b])) for b in groups[""]}
+    for prefix, branches in groups.items():
+        if prefix:  # a record: uproot writes its counter ``{prefix}_n`` and ``{prefix}_{field}``
+            out[prefix] = ak.zip({b[len(prefix) + 1:]: chunk[b] for b in branches})
+    return out
+
+
+def replicate(events: int, files: int, where: Path, all_branches: bool = True) -> list[Path]:
+    """Write ``files`` ROOT files with ``events`` events in all, made of the real events repeated.
+
+    ZLIB level 1 as the originals (``uproot.open(...).file`` branches report ``ZLIB(1)``), the
+    originals' numeric types; written in batches of ``BATCH`` events with ``extend`` so the
+    memory stays bounded at any ``events``."""
+    real = source_events(all_branches)
+    groups = _layout(real)
     per_file = events // files
     paths = []
     for i in range(files):
         path = where / f"replica_{i}.root"
-        index = np.arange(per_file) % len(real)
-        chunk = real[index]
-        lep = {b[4:]: chunk[b] for b in branches if b.startswith("lep_")}
-        out = {b: ak.to_numpy(chunk[b]) for b in branches if not b.startswith("lep_")}
-        out["lep"] = ak.zip(lep)
         with uproot.recreate(path, compression=uproot.ZLIB(1)) as f:
-            f.mktree("mini", {k: (v.type if isinstance(v, ak.Array) else v.dtype)
-                              for k, v in out.items()},
-                     counter_name=lambda counted: f"{counted}_n",
-                     field_name=lambda outer, inner: f"{outer}_{inner}")
-            step = 100_000
-            for start in range(0, per_file, step):
-                f["mini"].extend({k: v[start:start + step] for k, v in out.items()})
+            for start in range(0, per_file, BATCH):
+                index = np.arange(start, min(per_file, start + BATCH)) % len(real)
+                out = _batch(real, groups, index)
+                if start == 0:
+                    f.mktree("mini", {k: (v.type if isinstance(v, ak.Array) else v.dtype)
+                                      for k, v in out.items()},
+                             counter_name=lambda counted: f"{counted}_n",
+                             field_name=lambda outer, inner: f"{outer}_{inner}")
+                f["mini"].extend(out)
         paths.append(path)
     return paths
+
+
+def compressed_bytes(paths: list[Path], branches: list[str] | None) -> int:
+    """Compressed bytes of ``branches`` (all when ``None``) in ``paths``: what reading them
+    costs on disk."""
+    total = 0
+    for path in paths:
+        with uproot.open(path) as f:
+            tree = f["mini"]
+            total += sum(tree[b].compressed_bytes for b in (branches or tree.keys()))
+    return total
 
 
 def read_floor(paths: list[Path], branches: list[str], chunksize: int) -> float:
@@ -112,29 +173,73 @@ def dask_times(paths: list[Path], workers: int, chunksize: int
     return startup, cold, warm, out, graph, graph_out
 
 
+def _metrics(out: dict) -> tuple[int | None, list[str]]:
+    """(coffea's bytes read — ``None`` where the backend does not measure them —, the columns
+    it read), from the run's provenance summary."""
+    summary = out["_provenance"]["summary"]
+    measured = summary.get("bytes_read", 0)
+    return (measured or None), list(summary.get("columns_read", []))
+
+
+def _branch(column: str) -> str:
+    """The branch of one of coffea's metrics columns (``lep_pt-data``, ``lep_n-offsets``) or of
+    dask-awkward's necessary columns (branch names already)."""
+    for suffix in ("-data", "-offsets"):
+        if column.endswith(suffix):
+            return column[: -len(suffix)]
+    return column
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--files", type=int, default=4)
     parser.add_argument("--chunksize", type=int, default=125_000)
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--all-branches", dest="all_branches", action="store_true", default=True,
+                       help="replicas keep every branch of the real mini trees (default)")
+    which.add_argument("--needed-branches", dest="all_branches", action="store_false",
+                       help="replicas keep only the branches the processor reads (+3)")
+    parser.add_argument("--tmpdir", default="/tmp", help="where the replicas are written")
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory(prefix="hzx-bench-") as tmp:
-        paths = replicate(args.events, args.files, Path(tmp))
+    with tempfile.TemporaryDirectory(prefix="hzx-bench-", dir=args.tmpdir) as tmp:
+        started = time.perf_counter()
+        paths = replicate(args.events, args.files, Path(tmp), args.all_branches)
+        write_s = time.perf_counter() - started
+        disk = sum(p.stat().st_size for p in paths)
         n = sum(uproot.open(p)["mini"].num_entries for p in paths)
+        with uproot.open(paths[0]) as f:
+            n_branches = len(f["mini"].keys())
         branches = list(FourLeptonProcessor().required_branches())
+        full_bytes = compressed_bytes(paths, None)
+        floor_bytes = compressed_bytes(paths, branches)
         read_floor(paths[:1], branches, args.chunksize)  # warm the page cache
-        rows = {}
-        rows["read floor (uproot, same branches)"] = read_floor(paths, branches, args.chunksize)
+        rows: dict[str, float] = {}
+        read: dict[str, dict] = {}
+        floor_name = "read floor (uproot, same branches)"
+        rows[floor_name] = read_floor(paths, branches, args.chunksize)
+        read[floor_name] = {"bytes": None, "columns": branches, "branches": branches,
+                            "branch_bytes": floor_bytes}
+
+        on_disk = set(uproot.open(paths[0])["mini"].keys())
+
+        def record(name: str, seconds: float, out: dict) -> None:
+            rows[name] = seconds
+            measured, columns = _metrics(out)
+            touched = sorted({_branch(c) for c in columns} & on_disk)
+            read[name] = {"bytes": measured, "columns": columns, "branches": touched,
+                          "branch_bytes": compressed_bytes(paths, touched)}
+
         processor_time(paths[:1], "iterative", 1, args.chunksize)  # imports, numba cache
         t, out = processor_time(paths, "iterative", 1, args.chunksize)
-        rows["processor, iterative"] = t
+        record("processor, iterative", t, out)
         selected = out["data_replica"]["cutflow"]["charge_sum_zero"]["raw"]
         graph_build = {}
         processor_time(paths[:1], "iterative", 1, args.chunksize, backend="dask-awkward")
         t, graph_out = processor_time(paths, "iterative", 1, args.chunksize,
                                       backend="dask-awkward")
-        rows["dask-awkward, synchronous"] = t
+        record("dask-awkward, synchronous", t, graph_out)
         graph_build["dask-awkward, synchronous"] = \
             graph_out["_provenance"]["summary"]["graph_build_time_s"]
         startup = {}
@@ -142,8 +247,8 @@ def main() -> None:
         for workers in (1, 2):
             up, cold, warm, out2, graph, graph_out = dask_times(paths, workers, args.chunksize)
             label = f"dask {workers} worker{'s' * (workers > 1)}"
-            rows[f"processor, {label}"] = warm
-            rows[f"dask-awkward, {label}"] = graph
+            record(f"processor, {label}", warm, out2)
+            record(f"dask-awkward, {label}", graph, graph_out)
             graph_build[f"dask-awkward, {label}"] = \
                 graph_out["_provenance"]["summary"]["graph_build_time_s"]
             startup[workers] = {"cluster_start_s": up, "first_run_one_file_s": cold}
@@ -152,21 +257,44 @@ def main() -> None:
             assert other["data_replica"]["m4l"].values().tolist() == \
                 out["data_replica"]["m4l"].values().tolist()
 
-    floor = rows["read floor (uproot, same branches)"]
+    floor = rows[floor_name]
     print(f"\n4-lepton processor on {n:,} events ({args.files} files, chunks of "
           f"{args.chunksize:,}; {selected:,} selected), {platform.processor() or 'cpu'}")
-    print(f"{'':38s} {'seconds':>8s} {'events/s':>12s} {'× read floor':>13s}")
+    print(f"replicas: {n_branches} branches ({'all of mini' if args.all_branches else 'needed'}),"
+          f" {disk / 1e6:,.1f} MB on disk, written in {write_s:.1f} s "
+          f"({n / write_s:,.0f} events/s); a full read of them is {full_bytes / 1e6:,.1f} MB "
+          f"compressed, the processor's branches {floor_bytes / 1e6:,.1f} MB")
+    print(f"{'':38s} {'seconds':>8s} {'events/s':>12s} {'× floor':>8s} {'MB read':>8s} "
+          f"{'MB br.':>7s} {'× floor':>8s} {'br.':>4s}")
     for name, seconds in rows.items():
         build = (f"  (graph build {graph_build[name]:.2f} s)" if name in graph_build else "")
-        print(f"{name:38s} {seconds:8.2f} {n / seconds:12,.0f} {seconds / floor:13.2f}{build}")
+        r = read[name]
+        measured = f"{r['bytes'] / 1e6:8.1f}" if r["bytes"] is not None else f"{'—':>8s}"
+        print(f"{name:38s} {seconds:8.2f} {n / seconds:12,.0f} {seconds / floor:8.2f} "
+              f"{measured} {r['branch_bytes'] / 1e6:7.1f} {r['branch_bytes'] / floor_bytes:8.2f}"
+              f" {len(r['branches']):4d}{build}")
+    print("MB read: coffea's savemetrics bytesread (everything requested from the files, "
+          "metadata included; — where the backend does not measure it); MB br.: compressed "
+          "bytes (uproot) of the branches it touched (br.), × the floor's")
     speedup = rows["processor, dask 1 worker"] / rows["processor, dask 2 workers"]
     print(f"dask 2 workers vs 1 worker: {speedup:.2f}× (warm clusters; start-up: " + ", ".join(
         f"{w} worker(s) {v['cluster_start_s']:.1f} s + first run on one file "
         f"{v['first_run_one_file_s']:.1f} s" for w, v in startup.items()) + ")")
+    for name, r in read.items():
+        beyond, unread = sorted(set(r["branches"]) - set(branches)), \
+            sorted(set(branches) - set(r["branches"]))
+        if beyond or unread:
+            print(f"{name}: branches beyond the floor's: {', '.join(beyond) or 'none'}; "
+                  f"floor's branches it did not read: {', '.join(unread) or 'none'}")
     RESULTS.mkdir(parents=True, exist_ok=True)
     result = {"events": n, "files": args.files, "chunksize": args.chunksize,
+              "all_branches": args.all_branches, "replica_branches": n_branches,
+              "replica_disk_bytes": disk, "replica_write_s": write_s,
+              "full_read_compressed_bytes": full_bytes,
+              "floor_compressed_bytes": floor_bytes,
               "seconds": rows, "events_per_s": {k: n / v for k, v in rows.items()},
               "ratio_to_floor": {k: v / floor for k, v in rows.items()},
+              "read": read,
               "dask_speedup_2_vs_1": speedup, "dask_startup": startup,
               "dask_awkward_graph_build_s": graph_build}
     (RESULTS / "bench_fourlep.json").write_text(json.dumps(result, indent=2))
