@@ -80,8 +80,10 @@ def _layout(real: ak.Array) -> dict[str, list[str]]:
     groups: dict[str, list[str]] = {"": []}
     for branch in real.fields:
         prefix = next((c for c in COLLECTIONS if branch.startswith(c + "_")), None)
-        counted = (prefix is not None and branch != f"{prefix}_n"
-                   and ak.all(ak.num(real[branch]) == real[f"{prefix}_n"]))
+        counter = f"{prefix}_n"
+        counted = (prefix is not None and branch != counter and real[branch].ndim > 1
+                   and (counter not in real.fields  # --needed-branches: no counter, one length
+                        or ak.all(ak.num(real[branch]) == real[counter])))
         if counted:
             groups.setdefault(prefix, []).append(branch)
         elif prefix is None or branch != f"{prefix}_n":
