@@ -3,9 +3,10 @@ dask-awkward task graphs (``hzx run --backend dask-awkward``).
 
 A processor computes its per-event quantities with :func:`per_event` (its compiled kernels run on
 concrete arrays in both cases: directly on an eager chunk, through
-``dask_awkward.map_partitions`` on each partition of a dask collection), then fills with
-:func:`fill` and sums with :func:`count` / :func:`total`, which take awkward or dask-awkward
-arrays alike. On a dask collection the results are lazy (``hist.dask`` histograms, dask
+``dask_awkward.map_partitions`` on each partition of a dask collection), then fills its
+histograms with their own ``fill`` (``hist.Hist`` takes awkward arrays, ``hist.dask.Hist`` from
+:func:`lazy_histograms` dask-awkward ones) and sums with :func:`count` / :func:`total`, which
+take awkward or dask-awkward arrays alike. On a dask collection the results are lazy (``hist.dask`` histograms, dask
 scalars) until the runner computes the whole fileset's graph at once
 (:mod:`hzx.runner.dask_awkward`); :func:`concrete` turns what came back into the plain numbers
 the Runner backend gives.
@@ -72,12 +73,6 @@ def lazy_histograms(out: dict[str, Any]) -> dict[str, Any]:
         else:
             converted[key] = value
     return converted
-
-
-def fill(h: Any, **values: Any) -> None:
-    """Fill ``h`` (``hist.Hist`` with awkward/numpy values, or ``hist.dask.Hist`` with
-    dask-awkward values); scalars (a category name, a rank) apply to every entry."""
-    h.fill(**values)
 
 
 def count(mask: Any) -> Any:

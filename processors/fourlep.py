@@ -307,13 +307,13 @@ class FourLeptonProcessor(HzxProcessor):
                                for name, (raw, weighted) in flow.items()})
 
         p = table[table.passed]
-        backend.fill(out["m4l"], m4l=p.m4l, weight=p.weight)
+        out["m4l"].fill(m4l=p.m4l, weight=p.weight)
         for i, name in enumerate(sel.CHANNELS.values()):
             c = p[p.channel == i]
-            backend.fill(out["m4l_channel"], channel=name, m4l=c.m4l, weight=c.weight)
+            out["m4l_channel"].fill(channel=name, m4l=c.m4l, weight=c.weight)
         for rank in range(4):
-            backend.fill(out["lepton_pt"], rank=rank, pt=p[f"pt{rank}"], weight=p.weight)
-            backend.fill(out["lepton_eta"], rank=rank, eta=p[f"eta{rank}"], weight=p.weight)
+            out["lepton_pt"].fill(rank=rank, pt=p[f"pt{rank}"], weight=p.weight)
+            out["lepton_eta"].fill(rank=rank, eta=p[f"eta{rank}"], weight=p.weight)
         if o.systematics:
             self._fill_variations(out["m4l_syst"], table, p, role, metadata)
 
@@ -337,17 +337,17 @@ class FourLeptonProcessor(HzxProcessor):
     def _fill_variations(self, h: Any, table: Any, p: Any, role: str,
                          metadata: Mapping[str, Any]) -> None:
         o = self.options
-        backend.fill(h, syst="nominal", m4l=p.m4l, weight=p.weight)
+        h.fill(syst="nominal", m4l=p.m4l, weight=p.weight)
         if role == "data":
             return
         xsec_rel = float(metadata.get("xsec_rel") or o.xsec_rel)
         for sign, suffix in ((1.0, "up"), (-1.0, "down")):
-            backend.fill(h, syst=f"lep_sf_{suffix}", m4l=p.m4l,
+            h.fill(syst=f"lep_sf_{suffix}", m4l=p.m4l,
                          weight=p.weight * p[f"sf_{suffix}"])
             shifted = table[table[f"scale_{suffix}"]]
-            backend.fill(h, syst=f"lep_scale_{suffix}", m4l=shifted[f"m4l_scale_{suffix}"],
+            h.fill(syst=f"lep_scale_{suffix}", m4l=shifted[f"m4l_scale_{suffix}"],
                          weight=shifted.weight)
-            backend.fill(h, syst=f"lumi_{suffix}", m4l=p.m4l,
+            h.fill(syst=f"lumi_{suffix}", m4l=p.m4l,
                          weight=p.weight * (1.0 + sign * o.lumi_rel))
-            backend.fill(h, syst=f"xsec_{suffix}", m4l=p.m4l,
+            h.fill(syst=f"xsec_{suffix}", m4l=p.m4l,
                          weight=p.weight * (1.0 + sign * xsec_rel))

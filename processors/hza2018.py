@@ -273,7 +273,7 @@ class HZa2018Processor(HzxProcessor):
                                    "sumw2": backend.total(passed.weight ** 2)}
 
         def fill(name: str, x: Any, w: Any) -> None:
-            backend.fill(out[name], x=x, weight=w)
+            out[name].fill(x=x, weight=w)
             out["entries"][name] = backend.count_events(x)
 
         for name in ("muon", "electron"):

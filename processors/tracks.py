@@ -380,7 +380,7 @@ class TrackObservablesProcessor(HzxProcessor):
         for name in OBSERVABLE_NAMES:
             column = backend.flatten(table[f"obs_{name}"])
             ok = column != -999999.0
-            backend.fill(out[f"obs_{name}"], x=column[ok], truth=truth[ok])
+            out[f"obs_{name}"].fill(x=column[ok], truth=truth[ok])
         n = backend.count_events(table)
         selected = backend.count(table.selected)
         n_jets, jets_selected = backend.total(table.n_jets), backend.count_events(truth)

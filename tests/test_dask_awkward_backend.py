@@ -14,8 +14,9 @@ from hzx.runner import ExecutorOptions, RunOptions, run_processor
 from hzx.runner.dask_awkward import partitions
 from hzx.samples import build_fileset
 
-pytest.importorskip("dask_awkward")
-pytest.importorskip("dask_histogram")
+pytest.importorskip("dask_awkward", reason="the dask-awkward backend needs hzx's `dask` extra "
+                    "(pip install 'hzx[dask]'; make installs it)")
+pytest.importorskip("dask_histogram", reason="the dask-awkward backend needs hzx's `dask` extra")
 
 
 def run(fileset, backend, options=None, executor="iterative", chunksize=100_000, **kw):
