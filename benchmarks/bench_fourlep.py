@@ -12,9 +12,10 @@ the processor's branches (the earlier benchmark). Each row reports, beside its t
 the header line gives the compressed bytes of a full read of the replicas.
 Then, side by side in one run:
 
-- ``read floor``: uproot opens each file once and reads and decompresses, chunk by chunk, exactly
-  the branches the processor needs (``FourLeptonProcessor.required_branches()``, its MC weights
-  included), nothing else (the reference of the ratios); ``read floor, file reopened per chunk``:
+- ``read floor``: uproot opens each file once and reads and decompresses, chunk by chunk (the
+  chunks of the processor's iterative run: automatic unless ``--chunksize``), exactly the
+  branches the processor needs for data (``FourLeptonProcessor.preload_branches("data")``: the
+  seven lepton branches; no weights), nothing else (the reference of the ratios); ``read floor, file reopened per chunk``:
   the same with the file opened again for each chunk, as coffea's Runner does;
 - ``processor (iterative)``: :func:`hzx.runner.run_processor` with the iterative executor
   (after one warm-up run on one file: imports and compiled kernels load once per process);
@@ -26,15 +27,17 @@ Then, side by side in one run:
   dask's synchronous scheduler / the same warm clusters; its graph build time is reported apart
   (it is inside the row's seconds).
 
-Goal (issue 2): processor ≤ 1.3 × the read floor; 2 workers well above 1 worker.
+Goals (issue 22, at 10 M events): processor iterative ≤ 1.2 × the read floor; Dask 2 workers
+≥ 1.8 × 1 worker and faster than iterative; bytes read ≈ the floor's.
 
-    python benchmarks/bench_fourlep.py [--events 1000000] [--files 4] [--chunksize 125000]
-        [--all-branches | --needed-branches] [--tmpdir /tmp]
+    python benchmarks/bench_fourlep.py [--events 1000000] [--files 4] [--chunksize N]
+        [--all-branches | --needed-branches] [--tmpdir /tmp] [--replicas DIR]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import platform
 import tempfile
@@ -46,7 +49,7 @@ import numpy as np
 import uproot
 
 from hzx.processors import AtlasOpenDataSchema, FourLeptonProcessor
-from hzx.runner import ExecutorOptions, RunOptions, dask_client, run_processor
+from hzx.runner import ExecutorOptions, RunOptions, auto_chunksize, dask_client, run_processor
 
 REPO = Path(__file__).resolve().parent.parent
 OPENDATA = REPO.parent / "shared" / "data" / "atlas-opendata-2020-4lep"
@@ -126,6 +129,31 @@ def replicate(events: int, files: int, where: Path, all_branches: bool = True) -
     return paths
 
 
+def replicas(events: int, files: int, where: Path, all_branches: bool, reuse: bool
+             ) -> tuple[list[Path], float | None]:
+    """The replicas in ``where`` (written, or with ``reuse`` taken from an earlier run when its
+    manifest matches) and the seconds writing them took (``None`` when reused)."""
+    manifest = where / "manifest.json"
+    wanted = {"events": events, "files": files, "all_branches": all_branches}
+    if reuse and manifest.is_file() and json.loads(manifest.read_text()) == wanted:
+        return [where / f"replica_{i}.root" for i in range(files)], None
+    where.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    paths = replicate(events, files, where, all_branches)
+    manifest.write_text(json.dumps(wanted))
+    return paths, time.perf_counter() - started
+
+
+def uncompressed_bytes(paths: list[Path], branches: list[str]) -> int:
+    """Decompressed bytes of ``branches`` in ``paths`` (what the automatic chunks are sized
+    by)."""
+    total = 0
+    for path in paths:
+        with uproot.open(path) as f:
+            total += sum(f["mini"][b].uncompressed_bytes for b in branches)
+    return total
+
+
 def compressed_bytes(paths: list[Path], branches: list[str] | None) -> int:
     """Compressed bytes of ``branches`` (all when ``None``) in ``paths``: what reading them
     costs on disk."""
@@ -163,7 +191,7 @@ def read_floor(paths: list[Path], branches: list[str], chunksize: int,
     return time.perf_counter() - start, requested
 
 
-def processor_time(paths: list[Path], executor: str, workers: int, chunksize: int,
+def processor_time(paths: list[Path], executor: str, workers: int, chunksize: int | None,
                    client=None, backend: str = "runner") -> tuple[float, dict]:
     fileset = {"data_replica": {"files": {str(p): "mini" for p in paths},
                                 "metadata": {"role": "data"}}}
@@ -176,7 +204,7 @@ def processor_time(paths: list[Path], executor: str, workers: int, chunksize: in
     return time.perf_counter() - start, out
 
 
-def dask_times(paths: list[Path], workers: int, chunksize: int
+def dask_times(paths: list[Path], workers: int, chunksize: int | None
                ) -> tuple[float, float, float, dict, float, dict]:
     """(cluster start-up, first run with cold workers, warm run, output, warm dask-awkward run,
     its output) on a LocalCluster."""
@@ -212,35 +240,51 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--files", type=int, default=4)
-    parser.add_argument("--chunksize", type=int, default=125_000)
+    parser.add_argument("--chunksize", type=int, default=None,
+                        help="entries per chunk [default: the processor's automatic chunks, "
+                             "which the floor rows then use too]")
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--all-branches", dest="all_branches", action="store_true", default=True,
                        help="replicas keep every branch of the real mini trees (default)")
     which.add_argument("--needed-branches", dest="all_branches", action="store_false",
                        help="replicas keep only the branches the processor reads (+3)")
     parser.add_argument("--tmpdir", default="/tmp", help="where the replicas are written")
+    parser.add_argument("--replicas", default=None, metavar="DIR",
+                        help="keep the replicas in DIR and reuse them when DIR already holds "
+                             "replicas of the same events, files and branches (its manifest)")
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory(prefix="hzx-bench-", dir=args.tmpdir) as tmp:
-        started = time.perf_counter()
-        paths = replicate(args.events, args.files, Path(tmp), args.all_branches)
-        write_s = time.perf_counter() - started
+    with contextlib.ExitStack() as stack:
+        if args.replicas:
+            tmp = args.replicas
+        else:
+            tmp = stack.enter_context(
+                tempfile.TemporaryDirectory(prefix="hzx-bench-", dir=args.tmpdir))
+        paths, write_s = replicas(args.events, args.files, Path(tmp), args.all_branches,
+                                  reuse=bool(args.replicas))
         disk = sum(p.stat().st_size for p in paths)
         n = sum(uproot.open(p)["mini"].num_entries for p in paths)
         with uproot.open(paths[0]) as f:
             n_branches = len(f["mini"].keys())
-        branches = list(FourLeptonProcessor().required_branches())
+        # the replicas are data: the processor reads no weights for them, nor does the floor
+        branches = list(FourLeptonProcessor().preload_branches("data"))
         full_bytes = compressed_bytes(paths, None)
         floor_bytes = compressed_bytes(paths, branches)
-        read_floor(paths[:1], branches, args.chunksize)  # warm the page cache
+        # the chunk plan of the processor's iterative run (automatic unless --chunksize): the
+        # floor reads in the same chunks
+        entries_bytes = uncompressed_bytes(paths, branches)
+        plan = args.chunksize or auto_chunksize(n, entries_bytes / n, 1,
+                                                FourLeptonProcessor.chunk_bytes)
+        read_floor(paths[:1], branches, plan)  # warm the page cache
         rows: dict[str, float] = {}
         read: dict[str, dict] = {}
+        chunks: dict[str, int | None] = {}
         floor_name = "read floor (uproot, same branches)"
-        rows[floor_name], floor_requested = read_floor(paths, branches, args.chunksize)
+        rows[floor_name], floor_requested = read_floor(paths, branches, plan)
         read[floor_name] = {"bytes": floor_requested, "columns": branches, "branches": branches,
                             "branch_bytes": floor_bytes}
         reopened = "read floor, file reopened per chunk"
-        rows[reopened], requested = read_floor(paths, branches, args.chunksize, reopen=True)
+        rows[reopened], requested = read_floor(paths, branches, plan, reopen=True)
         read[reopened] = {**read[floor_name], "bytes": requested}
 
         on_disk = set(uproot.open(paths[0])["mini"].keys())
@@ -251,6 +295,7 @@ def main() -> None:
             touched = sorted({_branch(c) for c in columns} & on_disk)
             read[name] = {"bytes": measured, "columns": columns, "branches": touched,
                           "branch_bytes": compressed_bytes(paths, touched)}
+            chunks[name] = out["_provenance"]["summary"]["chunksize"]
 
         processor_time(paths[:1], "iterative", 1, args.chunksize)  # imports, numba cache
         t, out = processor_time(paths, "iterative", 1, args.chunksize)
@@ -280,20 +325,23 @@ def main() -> None:
 
     floor = rows[floor_name]
     print(f"\n4-lepton processor on {n:,} events ({args.files} files, chunks of "
-          f"{args.chunksize:,}; {selected:,} selected), {platform.processor() or 'cpu'}")
+          f"{plan:,}{'' if args.chunksize else ' (automatic)'}; {selected:,} selected), "
+          f"{platform.processor() or 'cpu'}")
     print(f"replicas: {n_branches} branches ({'all of mini' if args.all_branches else 'needed'}),"
-          f" {disk / 1e6:,.1f} MB on disk, written in {write_s:.1f} s "
-          f"({n / write_s:,.0f} events/s); a full read of them is {full_bytes / 1e6:,.1f} MB "
+          f" {disk / 1e6:,.1f} MB on disk, "
+          + (f"written in {write_s:.1f} s ({n / write_s:,.0f} events/s)" if write_s
+             else "reused (--replicas)")
+          + f"; a full read of them is {full_bytes / 1e6:,.1f} MB "
           f"compressed, the processor's branches {floor_bytes / 1e6:,.1f} MB")
     print(f"{'':38s} {'seconds':>8s} {'events/s':>12s} {'× floor':>8s} {'MB read':>8s} "
-          f"{'MB br.':>7s} {'× floor':>8s} {'br.':>4s}")
+          f"{'MB br.':>7s} {'× floor':>8s} {'br.':>4s} {'chunk':>9s}")
     for name, seconds in rows.items():
         build = (f"  (graph build {graph_build[name]:.2f} s)" if name in graph_build else "")
         r = read[name]
         measured = f"{r['bytes'] / 1e6:8.1f}" if r["bytes"] is not None else f"{'—':>8s}"
         print(f"{name:38s} {seconds:8.2f} {n / seconds:12,.0f} {seconds / floor:8.2f} "
               f"{measured} {r['branch_bytes'] / 1e6:7.1f} {r['branch_bytes'] / floor_bytes:8.2f}"
-              f" {len(r['branches']):4d}{build}")
+              f" {len(r['branches']):4d} {chunks.get(name) or plan:9,d}{build}")
     print("MB read: coffea's savemetrics bytesread (everything requested from the files, "
           "metadata included; — where the backend does not measure it); MB br.: compressed "
           "bytes (uproot) of the branches it touched (br.), × the floor's")
@@ -308,7 +356,8 @@ def main() -> None:
             print(f"{name}: branches beyond the floor's: {', '.join(beyond) or 'none'}; "
                   f"floor's branches it did not read: {', '.join(unread) or 'none'}")
     RESULTS.mkdir(parents=True, exist_ok=True)
-    result = {"events": n, "files": args.files, "chunksize": args.chunksize,
+    result = {"events": n, "files": args.files, "chunksize": plan,
+              "chunksize_automatic": not args.chunksize, "chunksize_by_row": chunks,
               "all_branches": args.all_branches, "replica_branches": n_branches,
               "replica_disk_bytes": disk, "replica_write_s": write_s,
               "full_read_compressed_bytes": full_bytes,

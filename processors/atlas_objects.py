@@ -113,3 +113,44 @@ def leptons_gev(events: ak.Array, *, with_etcone20: bool = True) -> Leptons:
         ptcone30=mev_to_gev(flat(lep.ptcone30)),
         etcone20=mev_to_gev(flat(lep.etcone20)) if with_etcone20 else None,
     )
+
+
+def _offsets_and_content(values) -> tuple[np.ndarray, np.ndarray]:
+    """(offsets, flat values) of a jagged array of numbers, views of its buffers where it is a
+    plain list-offset array (how uproot reads ``std::vector`` branches), else copies."""
+    layout = ak.to_layout(values)
+    if isinstance(layout, ak.contents.ListOffsetArray) and isinstance(
+            layout.content, ak.contents.NumpyArray):
+        return np.asarray(layout.offsets.data), np.asarray(layout.content.data)
+    counts = ak.to_numpy(ak.num(values, axis=1))
+    offsets = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    return offsets, ak.to_numpy(ak.flatten(values, axis=1))
+
+
+def stored_leptons(events: ak.Array, *, with_etcone20: bool = True):
+    """The ``Lepton`` collection as stored (MeV, float32), for the fused selection kernel of
+    :func:`hzx.processors.fourlep_selection.select_events`, which divides by
+    :data:`MEV_PER_GEV` as it reads — the same arithmetic as :func:`leptons_gev`.
+
+    Reads pt, eta, phi, E, charge, type, ptcone30 (and etcone20); no copies are made.
+    """
+    from hzx.processors.fourlep_selection import StoredLeptons
+
+    lep = events.Lepton
+    offsets, pt = _offsets_and_content(lep.pt)
+
+    def content(values) -> np.ndarray:
+        other, flat = _offsets_and_content(values)
+        same = other.ctypes.data == offsets.ctypes.data and len(other) == len(offsets)
+        if not same and not np.array_equal(other, offsets):
+            raise ValueError("lepton branches of different lengths in one event")
+        return flat
+
+    return StoredLeptons(
+        offsets=offsets, pt_mev=pt, eta=content(lep.eta), phi=content(lep.phi),
+        energy_mev=content(lep.energy), charge=content(lep.charge),
+        type=content(lep["type"]),  # .type is awkward's type attribute
+        ptcone30_mev=content(lep.ptcone30),
+        etcone20_mev=content(lep.etcone20) if with_etcone20 else None,
+    )

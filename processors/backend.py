@@ -93,6 +93,65 @@ def total(values: Any) -> Any:
     return float(np.sum(ak.to_numpy(values), dtype=np.float64))
 
 
+def cutflow(level: Any, weights: Any, n_cuts: int) -> list[tuple[Any, Any]]:
+    """A cumulative cutflow from per-event ``level`` (how many cuts in a row an event passes,
+    0…``n_cuts``) and weights (``None``: every event counts 1, as data): ``[(events,
+    Σ weights)]`` of the events with level ≥ 0, 1, …, ``n_cuts`` (the first entry: all events).
+    Eager: one compiled pass (a masked sum per cut would pass over the chunk 2·``n_cuts``
+    times); dask-awkward: lazy sums per cut."""
+    if is_dask(level):
+        import dask_awkward as dak
+
+        return [(dak.sum(level >= k),
+                 dak.sum((level >= k) * 1.0) if weights is None else
+                 dak.sum(weights[level >= k])) for k in range(n_cuts + 1)]
+    level = ak.to_numpy(level)
+    if len(level) and (level.min() < 0 or level.max() > n_cuts):
+        raise ValueError(f"cut levels must be in 0…{n_cuts}")
+    raw = np.zeros(n_cuts + 1, dtype=np.int64)
+    summed = np.zeros(n_cuts + 1, dtype=np.float64)
+    if weights is None:
+        _level_counts(level, raw)
+        summed = raw.astype(np.float64)
+    else:
+        _level_sums(level, ak.to_numpy(weights).astype(np.float64, copy=False), raw, summed)
+    raw = raw[::-1].cumsum()[::-1]
+    summed = summed[::-1].cumsum()[::-1]
+    return [(int(r), float(w)) for r, w in zip(raw, summed, strict=True)]
+
+
+def _level_counts(level: np.ndarray, raw: np.ndarray) -> None:
+    _compiled()[0](level, raw)
+
+
+def _level_sums(level: np.ndarray, weights: np.ndarray, raw: np.ndarray,
+                summed: np.ndarray) -> None:
+    _compiled()[1](level, weights, raw, summed)
+
+
+_KERNELS: list = []
+
+
+def _compiled() -> list:
+    """The cutflow kernels, compiled on first use (numba is imported only by eager runs)."""
+    if not _KERNELS:
+        import numba
+
+        @numba.njit(cache=True)
+        def counts(level, raw):  # pragma: no cover - compiled
+            for i in range(len(level)):
+                raw[level[i]] += 1
+
+        @numba.njit(cache=True)
+        def sums(level, weights, raw, summed):  # pragma: no cover - compiled
+            for i in range(len(level)):
+                raw[level[i]] += 1
+                summed[level[i]] += weights[i]
+
+        _KERNELS.extend([counts, sums])
+    return _KERNELS
+
+
 def concrete(value: Any) -> Any:
     """A computed result as the Runner backend has it: numpy scalars → int / float, through
     dicts, lists and tuples; histograms and everything else unchanged."""

@@ -9,6 +9,7 @@ the rest once for all of them: it builds the accumulator, fills the bookkeeping 
 The runner (:mod:`hzx.runner`) relies on the hooks, never on ``getattr`` probing:
 
 - :meth:`required_branches` — branches every input file must have (checked before the run);
+- :meth:`preload_branches` — branches every chunk reads whole (read in bulk);
 - :meth:`validate_metadata` — raise before the run when a dataset's fileset metadata is unusable;
 - :meth:`empty_output` — the result of a dataset that yielded no chunk (all files skipped);
 - :attr:`checkpoint_key` — digest of class and options: checkpoints of another configuration
@@ -54,6 +55,10 @@ class HzxProcessor(ProcessorABC, abc.ABC):
     #: the frozen dataclass of this processor's options
     options_class: ClassVar[type]
 
+    #: decompressed bytes of the branches it reads, at most, per automatic chunk
+    #: (:func:`hzx.runner.auto_chunksize`); the runner's default when ``None``
+    chunk_bytes: ClassVar[int | None] = None
+
     #: whether :meth:`fill` also takes a dask-awkward collection (written with
     #: :mod:`hzx.processors.backend`), so that ``backend="dask-awkward"`` can run it
     dask_awkward_ready: ClassVar[bool] = False
@@ -69,6 +74,12 @@ class HzxProcessor(ProcessorABC, abc.ABC):
     # -- hooks -------------------------------------------------------------------------------
     def required_branches(self) -> tuple[str, ...]:
         """Branches (tree paths) every input file must have; checked before any chunk runs."""
+        return ()
+
+    def preload_branches(self, role: str | None) -> tuple[str, ...]:
+        """Branches that every chunk of a dataset of ``role`` reads whole: the runner has
+        coffea preload them in one bulk read when it builds NanoEvents (``()``: every branch is
+        read lazily, when first touched)."""
         return ()
 
     def validate_metadata(self, dataset: str, metadata: Mapping[str, Any]) -> None:

@@ -13,7 +13,7 @@ import numpy as np
 from hzx.errors import ConfigurationError
 from hzx.processors import backend
 from hzx.processors import fourlep_selection as sel
-from hzx.processors.atlas_objects import Leptons, leptons_gev
+from hzx.processors.atlas_objects import stored_leptons
 from hzx.processors.base import HzxProcessor
 from hzx.samples.normalisation import weight_from_metadata
 
@@ -116,20 +116,25 @@ SHAPE_SYSTEMATICS = ("lep_sf", "lep_scale")
 NORM_SYSTEMATICS = ("lumi", "xsec")
 
 
-def scaled_leptons(leptons: Leptons, electron_rel: float, muon_rel: float) -> Leptons:
-    """The leptons with pT and E multiplied by (1 + ``electron_rel``) for electrons
-    (type 11) and (1 + ``muon_rel``) for muons (type 13); directions unchanged."""
-    factor = np.where(leptons.type == 11, 1.0 + electron_rel,
-                      np.where(leptons.type == 13, 1.0 + muon_rel, 1.0))
-    return dataclasses.replace(leptons, pt=leptons.pt * factor, energy=leptons.energy * factor)
-
-
-def sf_variation_weights(leptons: Leptons, electron_rel: float, muon_rel: float) -> np.ndarray:
+def sf_variation_weights(n_electrons: np.ndarray, n_muons: np.ndarray, electron_rel: float,
+                         muon_rel: float) -> np.ndarray:
     """Per event (1 + δ_e)^{n_e} (1 + δ_μ)^{n_μ}: a coherent shift of every lepton's
     efficiency scale factor (negative δ for the down variation)."""
-    n_e = sel.segment_sum(leptons.type == 11, leptons.offsets)
-    n_mu = sel.segment_sum(leptons.type == 13, leptons.offsets)
-    return (1.0 + electron_rel) ** n_e * (1.0 + muon_rel) ** n_mu
+    return (1.0 + electron_rel) ** n_electrons.astype(np.int64) \
+        * (1.0 + muon_rel) ** n_muons.astype(np.int64)
+
+
+def _lists_of_passed(n_events: int, index: np.ndarray, fields: dict[str, np.ndarray]
+                     ) -> ak.Array:
+    """Per event a list holding one record (``fields``, given for the events ``index`` only,
+    increasing) for those events, none elsewhere: the compact form of "these values, for the
+    passed events" that flattens back to the records on either backend."""
+    offsets = sel.offsets_of_index(n_events, index)
+    n = len(index)
+    record = ak.contents.RecordArray(
+        [ak.contents.NumpyArray(np.ascontiguousarray(v)) for v in fields.values()],
+        list(fields), length=n)
+    return ak.Array(ak.contents.ListOffsetArray(ak.index.Index64(offsets), record))
 
 
 class FourLeptonProcessor(HzxProcessor):
@@ -157,6 +162,9 @@ class FourLeptonProcessor(HzxProcessor):
 
     options_class = FourLeptonOptions
     dask_awkward_ready = True
+    #: decompressed bytes of its branches per automatic chunk (hzx.runner.auto_chunksize): its
+    #: per-event work allocates about half as much again, so a chunk of 512 MiB peaks near 1 GB
+    chunk_bytes = 512 * 2**20
 
     # -- framework contract ------------------------------------------------------------------
     def required_branches(self) -> tuple[str, ...]:
@@ -167,6 +175,15 @@ class FourLeptonProcessor(HzxProcessor):
         if self.options.require_trigger:
             branches += ["trigE", "trigM"]
         return tuple(branches)
+
+    def preload_branches(self, role: str | None) -> tuple[str, ...]:
+        """Every branch :meth:`event_table` reads for ``role`` (data: no weights): each chunk
+        reads them all, so they are read in bulk."""
+        branches = self.required_branches()
+        if role == "data":
+            weights = {"mcWeight", *SCALE_FACTORS}
+            branches = tuple(b for b in branches if b not in weights)
+        return branches
 
     def validate_metadata(self, dataset: str, metadata: dict[str, Any]) -> None:
         """Before the run: a simulated dataset must carry what its normalisation needs."""
@@ -245,52 +262,44 @@ class FourLeptonProcessor(HzxProcessor):
 
     def event_table(self, events: ak.Array, metadata: Mapping[str, Any]) -> ak.Array:
         """Per event, everything the histograms and the cutflow need (the compiled selection
-        runs here, on a concrete chunk or partition): ``weight``; ``cut_<name>`` cumulative
-        masks of the cuts after ``all``; ``passed`` (all event cuts); for passed events ``m4l``
-        (GeV), ``channel`` (0, 1, 2: 4e, 2e2mu, 4mu), ``pt0``…``pt3`` and ``eta0``…``eta3`` of
-        the first four leptons (NaN / −1 elsewhere); with systematics ``sf_up``/``sf_down``
-        weight factors and ``scale_up``/``scale_down`` masks with ``m4l_scale_up``/``_down``."""
+        runs here, on a concrete chunk or partition): ``weight`` (simulation only); ``level``, how many cuts
+        after ``all`` the event passes in a row (:func:`~hzx.processors.fourlep_selection.
+        select_events`); ``selected``, a list with one record for events passing every event
+        cut (``m4l`` GeV, ``weight`` for simulation, ``channel`` 0/1/2 for 4e/2e2mu/4mu, ``pt0``…``pt3``
+        and ``eta0``…``eta3`` of the first four leptons, with systematics ``sf_up``/
+        ``sf_down`` weight factors), empty elsewhere; with systematics ``scale_up``/
+        ``scale_down``, the same lists of (``m4l``, ``weight``) after the lepton-scale shift."""
         o = self.options
         dataset = metadata["dataset"]
         role = metadata.get("role") or self.infer_role(dataset)
-        n = len(events)
-        leptons = leptons_gev(events, with_etcone20=o.apply_etcone20_isolation)
-        weights = self.event_weights(events, dataset, role, metadata)
-        columns: dict[str, np.ndarray] = {"weight": weights}
-        cumulative = np.ones(n, dtype=bool)
-        for name, mask in self.cuts(leptons, events):
-            cumulative = cumulative & mask
-            columns[f"cut_{name}"] = cumulative
-        passed = cumulative
-
-        def scatter(values: np.ndarray, where: np.ndarray, empty: float) -> np.ndarray:
-            full = np.full(n, empty, dtype=np.asarray(values).dtype if n else np.float64)
-            full[where] = values
-            return full
-
-        m4l = sel.four_lepton_mass(leptons, passed)
-        in_window = (m4l >= o.m4l_min_gev) & (m4l < o.m4l_max_gev)
-        columns["cut_m4l_window"] = scatter(in_window, passed, False).astype(bool)
-        columns["passed"] = passed
-        columns["m4l"] = scatter(m4l.astype(np.float64), passed, np.nan)
-        columns["channel"] = np.where(passed, sel.channel_index(leptons), -1)
-        index = sel.first_four(leptons, passed).reshape(-1, 4)
+        leptons = stored_leptons(events, with_etcone20=o.apply_etcone20_isolation)
+        # data: no weights at all (every event counts 1; Weight-storage fills without weights
+        # give the same sums and variances), so nothing per event is allocated for them
+        weights = None if role == "data" else self.event_weights(events, dataset, role, metadata)
+        trigger = (sel.trigger(events.trigE, events.trigM) if o.require_trigger else None)
+        nominal = sel.select_events(leptons, o, trigger)
+        index = nominal.index
+        selected = {"m4l": nominal.m4l, "channel": nominal.channel}
+        if weights is not None:
+            selected["weight"] = weights[index]
         for rank in range(4):
-            columns[f"pt{rank}"] = scatter(leptons.pt[index[:, rank]], passed, np.nan)
-            columns[f"eta{rank}"] = scatter(leptons.eta[index[:, rank]], passed, np.nan)
+            selected[f"pt{rank}"] = nominal.lead_pt[rank]
+            selected[f"eta{rank}"] = nominal.lead_eta[rank]
+        columns: dict[str, Any] = {"level": nominal.level}
+        if weights is not None:
+            columns["weight"] = weights
         if o.systematics and role != "data":
             for sign, suffix in ((1.0, "up"), (-1.0, "down")):
-                columns[f"sf_{suffix}"] = sf_variation_weights(
-                    leptons, sign * o.sf_electron_rel, sign * o.sf_muon_rel)
-                shifted = scaled_leptons(leptons, sign * o.scale_electron_rel,
-                                         sign * o.scale_muon_rel)
-                ok = np.ones(n, dtype=bool)
-                for _, mask in self.cuts(shifted, events):
-                    ok = ok & mask
-                columns[f"scale_{suffix}"] = ok
-                columns[f"m4l_scale_{suffix}"] = scatter(
-                    sel.four_lepton_mass(shifted, ok).astype(np.float64), ok, np.nan)
-        return ak.zip({k: np.asarray(v) for k, v in columns.items()}, depth_limit=1)
+                selected[f"sf_{suffix}"] = sf_variation_weights(
+                    nominal.n_electrons, nominal.n_muons, sign * o.sf_electron_rel,
+                    sign * o.sf_muon_rel)
+                shifted = sel.select_events(leptons, o, trigger, sign * o.scale_electron_rel,
+                                            sign * o.scale_muon_rel)
+                columns[f"scale_{suffix}"] = _lists_of_passed(
+                    len(events), shifted.index,
+                    {"m4l": shifted.m4l, "weight": weights[shifted.index]})
+        columns["selected"] = _lists_of_passed(len(events), index, selected)
+        return ak.zip(columns, depth_limit=1)
 
     def fill(self, events: ak.Array, out: dict[str, Any], metadata: Mapping[str, Any]) -> None:
         # one code path for an eager chunk and a dask-awkward collection: the per-event table
@@ -299,55 +308,36 @@ class FourLeptonProcessor(HzxProcessor):
         role = metadata.get("role") or self.infer_role(metadata["dataset"])
         table = backend.per_event(self.event_table, events, dict(metadata),
                                   touch=self.event_fields(role))
-        flow = {"all": (backend.count_events(table), backend.total(table.weight))}
-        for name in o.cut_names[1:]:
-            cut = table[f"cut_{name}"]
-            flow[name] = (backend.count(cut), backend.total(table.weight[cut]))
+        weighted = role != "data"
+        flow = backend.cutflow(table.level, table.weight if weighted else None,
+                               len(o.cut_names) - 1)
         out["cutflow"].update({name: {"raw": raw, "weighted": weighted}
-                               for name, (raw, weighted) in flow.items()})
+                               for name, (raw, weighted) in zip(o.cut_names, flow,
+                                                                strict=True)})
 
-        p = table[table.passed]
-        out["m4l"].fill(m4l=p.m4l, weight=p.weight)
+        p = backend.flatten(table.selected)
+        w = p.weight if weighted else None
+        out["m4l"].fill(m4l=p.m4l, weight=w)
         for i, name in enumerate(sel.CHANNELS.values()):
             c = p[p.channel == i]
-            out["m4l_channel"].fill(channel=name, m4l=c.m4l, weight=c.weight)
+            out["m4l_channel"].fill(channel=name, m4l=c.m4l, weight=c.weight if weighted else None)
         for rank in range(4):
-            out["lepton_pt"].fill(rank=rank, pt=p[f"pt{rank}"], weight=p.weight)
-            out["lepton_eta"].fill(rank=rank, eta=p[f"eta{rank}"], weight=p.weight)
+            out["lepton_pt"].fill(rank=rank, pt=p[f"pt{rank}"], weight=w)
+            out["lepton_eta"].fill(rank=rank, eta=p[f"eta{rank}"], weight=w)
         if o.systematics:
             self._fill_variations(out["m4l_syst"], table, p, role, metadata)
-
-    def cuts(self, leptons: Leptons, events: ak.Array) -> list[tuple[str, np.ndarray]]:
-        """The cuts after ``all``, in order, as (name, per-event mask) — not yet cumulative."""
-        o = self.options
-        cuts: list[tuple[str, np.ndarray]] = [
-            ("lepton_kinematics", sel.lepton_kinematics(leptons, o.lead_pt_min_gev, o.pt_min_gev,
-                                                        o.eta_max)),
-            ("lepton_flavour", sel.lepton_flavour(leptons)),
-            ("ptcone30_isolation", sel.ptcone30_isolation(leptons, o.ptcone30_max)),
-        ]
-        if o.apply_etcone20_isolation:
-            cuts.append(("etcone20_isolation", sel.etcone20_isolation(leptons, o.etcone20_max)))
-        cuts += [("four_leptons", sel.lepton_multiplicity(leptons, 4)),
-                 ("charge_sum_zero", sel.charge_neutral(leptons))]
-        if o.require_trigger:
-            cuts.append(("trigger", sel.trigger(events.trigE, events.trigM)))
-        return cuts
 
     def _fill_variations(self, h: Any, table: Any, p: Any, role: str,
                          metadata: Mapping[str, Any]) -> None:
         o = self.options
-        h.fill(syst="nominal", m4l=p.m4l, weight=p.weight)
         if role == "data":
+            h.fill(syst="nominal", m4l=p.m4l)
             return
+        h.fill(syst="nominal", m4l=p.m4l, weight=p.weight)
         xsec_rel = float(metadata.get("xsec_rel") or o.xsec_rel)
         for sign, suffix in ((1.0, "up"), (-1.0, "down")):
-            h.fill(syst=f"lep_sf_{suffix}", m4l=p.m4l,
-                         weight=p.weight * p[f"sf_{suffix}"])
-            shifted = table[table[f"scale_{suffix}"]]
-            h.fill(syst=f"lep_scale_{suffix}", m4l=shifted[f"m4l_scale_{suffix}"],
-                         weight=shifted.weight)
-            h.fill(syst=f"lumi_{suffix}", m4l=p.m4l,
-                         weight=p.weight * (1.0 + sign * o.lumi_rel))
-            h.fill(syst=f"xsec_{suffix}", m4l=p.m4l,
-                         weight=p.weight * (1.0 + sign * xsec_rel))
+            h.fill(syst=f"lep_sf_{suffix}", m4l=p.m4l, weight=p.weight * p[f"sf_{suffix}"])
+            shifted = backend.flatten(table[f"scale_{suffix}"])
+            h.fill(syst=f"lep_scale_{suffix}", m4l=shifted.m4l, weight=shifted.weight)
+            h.fill(syst=f"lumi_{suffix}", m4l=p.m4l, weight=p.weight * (1.0 + sign * o.lumi_rel))
+            h.fill(syst=f"xsec_{suffix}", m4l=p.m4l, weight=p.weight * (1.0 + sign * xsec_rel))

@@ -71,8 +71,13 @@ class AtlasOpenDataSchema(BaseSchema):
             }
             if not members:
                 continue
+            # the collection's offsets are its first field's: pT first, a branch every analysis
+            # reads anyway (in file order they would be lep_trigMatched's, read only for them)
+            first = f"{prefix}pt"
+            ordered = sorted(members, key=lambda key: key != first)
             fields = {}
-            for key, form in members.items():
+            for key in ordered:
+                form = members[key]
                 suffix = key[len(prefix):]
                 fields[FIELD_NAMES.get(suffix, suffix)] = form
             output[name] = zip_forms(fields, name, behaviour)

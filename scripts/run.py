@@ -6,7 +6,7 @@ import argparse
 import shutil
 from pathlib import Path
 
-from hzx.runner import DEFAULT_CHUNKSIZE, RunOptions
+from hzx.runner import CHUNKS_PER_WORKER, RunOptions
 from hzx.scripts.common import (
     EXECUTOR_FLAGS,
     Interrupted,
@@ -31,8 +31,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", required=True, help="output file (.coffea)")
     parser.add_argument("--set", dest="options", action="append", metavar="KEY=VALUE",
                         help="processor option, e.g. apply_etcone20_isolation=true (repeatable)")
-    parser.add_argument("--chunksize", type=int, default=DEFAULT_CHUNKSIZE,
-                        help=f"entries per chunk [default: {DEFAULT_CHUNKSIZE}]")
+    parser.add_argument("--chunksize", type=int, default=None,
+                        help="entries per chunk [default: sized for the work — as large as "
+                             "the processor's memory budget for its branches allows, at least "
+                             f"{CHUNKS_PER_WORKER} chunks per worker; the size chosen is in "
+                             "the output's provenance]")
     parser.add_argument("--maxchunks", type=int, default=None,
                         help="at most this many chunks per dataset")
     parser.add_argument("--skip-bad-files", action="store_true",

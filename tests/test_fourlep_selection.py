@@ -108,3 +108,119 @@ def test_mev_to_gev_is_exact_at_thresholds():
     gev = mev_to_gev(values)
     assert gev.tolist()[0] == 20.0 and gev.tolist()[1] == 7.0
     assert gev.tolist()[2] > 20.0  # a float32 just above 20 GeV stays above
+
+
+# -- the fused kernel (what the processor runs) against the cuts above ----------------------------
+def _stored(events) -> sel.StoredLeptons:
+    """Hand-built GeV leptons → the stored layout (float32 MeV) the kernel reads."""
+    flat = {k: ak.to_numpy(ak.flatten(events[k])) for k in events.fields}
+    counts = ak.to_numpy(ak.num(events, axis=1))
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    return sel.StoredLeptons(
+        offsets=offsets, pt_mev=(flat["pt"] * 1000).astype(np.float32),
+        eta=flat["eta"].astype(np.float32), phi=flat["phi"].astype(np.float32),
+        energy_mev=(flat["energy"] * 1000).astype(np.float32),
+        charge=flat["charge"].astype(np.int32), type=flat["type"].astype(np.uint32),
+        ptcone30_mev=(flat["ptcone30"] * 1000).astype(np.float32),
+        etcone20_mev=(flat["etcone20"] * 1000).astype(np.float32))
+
+
+def _gev(stored: sel.StoredLeptons):
+    from hzx.processors.atlas_objects import Leptons
+
+    return Leptons(offsets=stored.offsets, pt=mev_to_gev(stored.pt_mev),
+                   eta=stored.eta.astype(np.float64), phi=stored.phi.astype(np.float64),
+                   energy=mev_to_gev(stored.energy_mev), charge=stored.charge.astype(np.int64),
+                   type=stored.type.astype(np.int64), ptcone30=mev_to_gev(stored.ptcone30_mev),
+                   etcone20=mev_to_gev(stored.etcone20_mev))
+
+
+def _levels_from_cuts(lep, options, trigger=None):
+    """The cumulative level of every event, from the one-cut functions."""
+    cuts = [sel.lepton_kinematics(lep, options.lead_pt_min_gev, options.pt_min_gev,
+                                  options.eta_max),
+            sel.lepton_flavour(lep), sel.ptcone30_isolation(lep, options.ptcone30_max)]
+    if options.apply_etcone20_isolation:
+        cuts.append(sel.etcone20_isolation(lep, options.etcone20_max))
+    cuts += [sel.lepton_multiplicity(lep, 4), sel.charge_neutral(lep)]
+    if options.require_trigger:
+        cuts.append(np.asarray(trigger, dtype=bool))
+    passed = np.ones(len(lep), dtype=bool)
+    level = np.zeros(len(lep), dtype=np.int64)
+    for mask in cuts:
+        passed = passed & mask
+        level += passed
+    m4l = np.full(len(lep), np.nan)
+    m4l[passed] = sel.four_lepton_mass(lep, passed)
+    window = passed & (m4l >= options.m4l_min_gev) & (m4l < options.m4l_max_gev)
+    return level + window, passed, m4l
+
+
+def _check_kernel_against_cuts(stored, options, trigger=None):
+    result = sel.select_events(stored, options, trigger)
+    level, passed, m4l = _levels_from_cuts(_gev(stored), options, trigger)
+    assert result.level.tolist() == level.tolist()
+    assert result.index.tolist() == np.flatnonzero(passed).tolist()
+    np.testing.assert_allclose(result.m4l, m4l[passed], rtol=1e-13)
+    assert result.channel.tolist() == sel.channel_index(_gev(stored))[passed].tolist()
+    return result
+
+
+def test_fused_kernel_equals_the_cuts_on_edge_events():
+    from hzx.processors.fourlep import FourLeptonOptions
+
+    z = [lep(pt=40.0, charge=1), lep(pt=30.0, charge=-1, phi=1.0),
+         lep(pt=25.0, typ=13, charge=1, eta=1.2), lep(pt=15.0, typ=13, charge=-1, phi=-2.0)]
+    events = leptons([
+        z,
+        [lep(pt=20.0), *z[1:]],                               # a 20 GeV one, leading 30: passes
+        [*z[:3], lep(pt=7.0, typ=13, charge=-1)],              # softest exactly 7 GeV
+        [*z[:3], lep(pt=15.0, typ=13, charge=-1, eta=2.5)],    # |η| exactly 2.5
+        [*z[:3], lep(pt=10.0, typ=13, charge=-1, ptcone=3.0)],  # ptcone30/pT exactly 0.3
+        [*z[:3], lep(pt=10.0, typ=13, charge=-1, etcone=3.0)],  # etcone20/pT 0.3; m4ℓ < 80
+        [*z, lep()],                                           # five leptons: Σ type 59
+        [*z[:3], lep(pt=15.0, typ=13, charge=1)],              # charge sum 2
+        [*z[:3], lep(pt=15.0, typ=11, charge=-1)],             # Σ type 46
+        z[:2],                                                 # two leptons: Σ type 22
+        [],                                                    # none
+        [lep(pt=400.0, eta=2.4), lep(pt=300.0, eta=-2.4, charge=-1, phi=3.1),
+         lep(pt=8.0, typ=13, phi=-3.1), lep(pt=8.0, typ=13, charge=-1)],  # m4ℓ > 250
+    ])
+    stored = _stored(events)
+    options = FourLeptonOptions()
+    result = _check_kernel_against_cuts(stored, options)
+    assert result.level.tolist() == [6, 6, 0, 0, 2, 5, 1, 4, 1, 1, 0, 5]
+    assert result.m4l[-1] > 250.0 and 80.0 > result.m4l[2] > 70.0
+    for etcone, trigger in ((True, False), (False, True), (True, True)):
+        _check_kernel_against_cuts(
+            stored, FourLeptonOptions(apply_etcone20_isolation=etcone, require_trigger=trigger),
+            np.arange(len(events)) % 2 == 0)
+
+
+def test_fused_kernel_equals_the_cuts_on_the_real_data(opendata_dir):
+    import uproot
+
+    from hzx.processors.fourlep import FourLeptonOptions
+
+    names = ["lep_pt", "lep_eta", "lep_phi", "lep_E", "lep_charge", "lep_type",
+             "lep_ptcone30", "lep_etcone20"]
+    arrays = [uproot.open(opendata_dir / f"data_{p}.4lep.root")["mini"].arrays(names)
+              for p in "AB"]
+    a = ak.concatenate(arrays)
+    counts = ak.to_numpy(ak.num(a.lep_pt))
+    flat = {n: ak.to_numpy(ak.flatten(a[n])) for n in names}
+    stored = sel.StoredLeptons(
+        offsets=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
+        pt_mev=flat["lep_pt"], eta=flat["lep_eta"], phi=flat["lep_phi"],
+        energy_mev=flat["lep_E"], charge=flat["lep_charge"], type=flat["lep_type"],
+        ptcone30_mev=flat["lep_ptcone30"], etcone20_mev=flat["lep_etcone20"])
+    result = _check_kernel_against_cuts(stored, FourLeptonOptions())
+    assert int(np.sum(result.level == 6)) == 53  # the notebook's A+B events in 80–250 GeV
+    shifted = sel.select_events(stored, FourLeptonOptions(), electron_scale=0.005,
+                                muon_scale=-0.003)
+    # the shift moves pT and E of each lepton: m4ℓ moves by less than the largest shift
+    common = np.intersect1d(result.index, shifted.index)
+    before = result.m4l[np.searchsorted(result.index, common)]
+    after = shifted.m4l[np.searchsorted(shifted.index, common)]
+    assert len(common) >= 50 and np.all(np.abs(after / before - 1) < 0.0051)
+    assert not np.allclose(after, before, rtol=1e-6)

@@ -13,8 +13,11 @@ pipeline do.
 from __future__ import annotations
 
 from hzx.runner.coffea_run import (
+    CHUNKS_PER_WORKER,
+    DEFAULT_CHUNK_BYTES,
     DEFAULT_CHUNKSIZE,
     RunOptions,
+    auto_chunksize,
     checkpoint_files,
     normalise_fileset,
     preflight,
@@ -32,13 +35,16 @@ from hzx.runner.executors import (
 )
 
 __all__ = [
+    "CHUNKS_PER_WORKER",
     "DASK_EXECUTORS",
     "DEFAULT_CHUNKSIZE",
+    "DEFAULT_CHUNK_BYTES",
     "DEFAULT_EXECUTOR",
     "EXECUTORS",
     "ExecutorOptions",
     "RunOptions",
     "TaskFailedError",
+    "auto_chunksize",
     "checkpoint_files",
     "dask_client",
     "map_tasks",

@@ -28,10 +28,36 @@ from hzx.runner.executors import (
 logger = logging.getLogger(__name__)
 
 
-#: Entries per chunk, for the command line (``--chunksize``) and the API: coffea's own ``Runner``
-#: default, so a chunk means what a coffea user expects; on the 4ℓ benchmark chunks of 100 k–200 k
-#: keep coffea's fixed cost per chunk (opening the file, building NanoEvents) small.
+#: coffea's own ``Runner`` default, the fixed chunk of the study's conversion scripts (``hzx
+#: h5``); ``hzx run`` and :class:`RunOptions` size their chunks for the work instead
+#: (:func:`auto_chunksize`) unless given one.
 DEFAULT_CHUNKSIZE = 100_000
+
+#: Decompressed bytes of the branches a processor reads, at most, per automatic chunk
+#: (:func:`auto_chunksize`), unless the processor sets its own ``chunk_bytes``.
+DEFAULT_CHUNK_BYTES = 256 * 2**20
+
+#: automatic chunks per worker, at least: two keep workers busy while the last chunks finish
+CHUNKS_PER_WORKER = 2
+
+
+def auto_chunksize(entries: int, bytes_per_entry: float, workers: int = 1,
+                   chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> int:
+    """Entries per chunk sized for the work: as large as ``chunk_bytes`` of decompressed
+    branch data allows (``bytes_per_entry``: of the branches the processor reads), and small
+    enough that ``entries`` make at least :data:`CHUNKS_PER_WORKER` chunks per worker.
+
+    Every chunk costs a fixed price (coffea opens the file again and builds NanoEvents: ~30 ms
+    with the 81 branches of an ATLAS ``mini`` tree), so larger chunks are faster up to what
+    memory allows; with several workers, fewer chunks than workers leave some idle. coffea then
+    cuts each file into equal chunks of at most this size.
+    """
+    if entries < 1:
+        return 1
+    by_memory = int(chunk_bytes // max(bytes_per_entry, 1.0))
+    # one worker has nobody to balance with: no reason to cut the work smaller than memory asks
+    by_workers = entries if workers <= 1 else -(-entries // (CHUNKS_PER_WORKER * workers))
+    return max(1, min(by_memory, by_workers))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,8 +66,11 @@ class RunOptions:
 
     Attributes
     ----------
-    chunksize : int
-        Entries per chunk (the unit of work).
+    chunksize : int or None
+        Entries per chunk (the unit of work); ``None`` sizes them for the work
+        (:func:`auto_chunksize`, from the entries and the decompressed size of the branches the
+        processor reads, as :func:`preflight` finds them) and records the size chosen in the
+        provenance's ``summary["chunksize"]``.
     maxchunks : int or None
         At most this many chunks per dataset (quick looks); ``None`` processes everything.
     skip_bad_files : bool
@@ -54,7 +83,7 @@ class RunOptions:
         options and chunking (``--resume``) loads those chunks instead of processing them again.
     """
 
-    chunksize: int = DEFAULT_CHUNKSIZE
+    chunksize: int | None = None
     maxchunks: int | None = None
     skip_bad_files: bool = False
     timeout_s: int = 60
@@ -69,7 +98,7 @@ class RunOptions:
         if self.backend not in BACKENDS:
             raise ConfigurationError(f"unknown backend {self.backend!r}; choose one of "
                                      f"{', '.join(BACKENDS)}")
-        if self.chunksize < 1:
+        if self.chunksize is not None and self.chunksize < 1:
             raise ConfigurationError(f"chunksize must be ≥ 1, got {self.chunksize}")
         if self.maxchunks is not None and self.maxchunks < 1:
             raise ConfigurationError(f"maxchunks must be ≥ 1 or None, got {self.maxchunks}")
@@ -149,11 +178,25 @@ def _check_file(item: tuple[str, str, tuple[str, ...], int]) -> dict[str, Any]:
                 "ok": True,
                 "numentries": int(tree.num_entries),
                 "uuid": file.file.fUUID,
+                "branch_bytes": _uncompressed_bytes(tree, branches),
             }
     except FileNotFoundError:
         return {"ok": False, "reason": "file not found"}
     except Exception as err:
         return {"ok": False, "reason": f"unreadable ({type(err).__name__}: {err})"}
+
+
+def _uncompressed_bytes(tree: Any, branches: Sequence[str]) -> int:
+    """Decompressed bytes of ``branches`` of ``tree`` (of every branch when none are named),
+    from the branches' metadata: nothing is read."""
+    total = 0
+    for name in branches or tree.keys():
+        try:
+            branch = tree[name]
+        except Exception:  # a Delphes "Jet/Jet.PT" path: its flat branch
+            branch = tree[name.split("/", 1)[-1]]
+        total += int(branch.uncompressed_bytes)
+    return total
 
 
 def preflight(
@@ -165,7 +208,8 @@ def preflight(
 ) -> tuple[dict[tuple[str, str], dict[str, Any]], dict[str, list[dict[str, str]]]]:
     """Open every file once: entries and UUID of the good ones, the reason for each bad one.
 
-    Returns ``(good, bad)``: ``good[(dataset, path)] = {"numentries", "uuid", "treename"}``,
+    Returns ``(good, bad)``: ``good[(dataset, path)] = {"numentries", "uuid", "treename",
+    "branch_bytes"}`` (decompressed bytes of ``branches``),
     ``bad[dataset] = [{"file", "reason"}, …]``.
     """
     items, keys = [], []
@@ -183,7 +227,7 @@ def preflight(
     for (dataset, path), item, check in zip(keys, items, checks, strict=True):
         if check["ok"]:
             good[(dataset, path)] = {"numentries": check["numentries"], "uuid": check["uuid"],
-                                     "treename": item[1]}
+                                     "treename": item[1], "branch_bytes": check["branch_bytes"]}
         else:
             bad.setdefault(dataset, []).append({"file": path, "reason": check["reason"]})
     return good, bad
@@ -294,10 +338,15 @@ def run_processor(
                          meta["treename"])
         if bad and not run.skip_bad_files:
             raise _first_bad_file(bad)
+        chunk_auto = run.chunksize is None
+        if chunk_auto:
+            run = dataclasses.replace(run, chunksize=_auto_chunksize(processor_instance, good,
+                                                                     executor))
         n_bad = sum(len(v) for v in bad.values())
-        logger.info("%s over %d file(s) of %d dataset(s) on the %s executor, chunks of %d "
-                    "entries%s", type(processor_instance).__name__, len(good), len(fileset),
-                    executor.executor, run.chunksize,
+        logger.info("%s over %d file(s) of %d dataset(s) on the %s executor, chunks of %s%d "
+                    "entries%s%s", type(processor_instance).__name__, len(good), len(fileset),
+                    executor.executor, "up to " if chunk_auto else "", run.chunksize,
+                    " (sized for the work)" if chunk_auto else "",
                     f"; {n_bad} bad file(s) skipped" if n_bad else "")
         runnable = {dataset: {"files": files, "metadata": fileset[dataset]["metadata"]}
                     for dataset, files in _good_files(fileset, good).items() if files}
@@ -311,7 +360,7 @@ def run_processor(
                                                executor, run, client)
         else:
             output, metrics = _coffea_run(processor_instance, runnable, treename, schema,
-                                          executor, run, client)
+                                          executor, run, client, good)
         elapsed = time.perf_counter() - started
         peak_mb = peak_memory_mb(executor.executor, client)
         jobs = batch_jobs_of(executor, client)
@@ -342,6 +391,8 @@ def run_processor(
         "peak_worker_memory_mb": round(peak_mb, 1) if peak_mb else None,
     }
     summary["backend"] = run.backend
+    summary["chunksize"] = run.chunksize
+    summary["chunksize_auto"] = chunk_auto
     for key in ("graph_build_time_s", "compute_time_s"):  # dask-awkward: graph apart
         if key in metrics:
             summary[key] = metrics[key]
@@ -359,6 +410,17 @@ def run_processor(
         wall_time_s=round(elapsed, 3),
     )
     return output
+
+
+def _auto_chunksize(processor_instance: Any, good: Mapping[tuple[str, str], Any],
+                    executor: ExecutorOptions) -> int:
+    """:func:`auto_chunksize` for the files that passed :func:`preflight`."""
+    entries = sum(meta["numentries"] for meta in good.values())
+    data = sum(meta["branch_bytes"] for meta in good.values())
+    workers = (1 if executor.executor == "iterative"
+               else executor.workers * max(executor.threads_per_worker, 1))
+    return auto_chunksize(entries, data / max(entries, 1), workers,
+                          getattr(processor_instance, "chunk_bytes", None) or DEFAULT_CHUNK_BYTES)
 
 
 def _first_bad_file(bad: Mapping[str, list[dict[str, str]]]) -> InputFileError:
@@ -379,11 +441,26 @@ def _good_files(fileset: Mapping[str, Any], good: Mapping[tuple[str, str], Any]
 
 
 def _coffea_run(processor_instance: Any, fileset: dict[str, Any], treename: str, schema: type,
-                executor: ExecutorOptions, run: RunOptions, client: Any
-                ) -> tuple[dict[str, Any], dict[str, Any]]:
+                executor: ExecutorOptions, run: RunOptions, client: Any,
+                good: Mapping[tuple[str, str], Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """coffea's ``Runner`` over the files that passed :func:`preflight`: (output, metrics)."""
     from coffea import processor
+    from coffea.processor.executor import FileMeta
 
+    # preflight opened every file already: its entries and UUIDs seed coffea's metadata cache,
+    # so the Runner does not open each file once more before chunking it
+    cache = {}
+    fileset = dict(fileset)
+    for dataset, entry in fileset.items():
+        user = entry["metadata"] or None
+        for path, tree in entry["files"].items():
+            meta = good.get((dataset, path))
+            if meta is not None:
+                cache[FileMeta(dataset, path, tree, user)] = {
+                    **(user or {}), "numentries": meta["numentries"], "uuid": meta["uuid"]}
+        preload = processor_instance.preload_branches(entry["metadata"].get("role"))
+        if preload:  # read in bulk (one tree.arrays per chunk) when NanoEvents is built
+            fileset[dataset] = {**entry, "preload": list(preload)}
     runner = processor.Runner(
         executor=coffea_executor(executor, client),
         chunksize=run.chunksize,
@@ -391,7 +468,7 @@ def _coffea_run(processor_instance: Any, fileset: dict[str, Any], treename: str,
         # a fresh cache for each run: coffea's default is one process-wide cache keyed by
         # (dataset, file, tree), which would chunk a file rewritten since an earlier run of this
         # process by its old number of entries
-        metadata_cache={},
+        metadata_cache=cache,
         skipbadfiles=run.skip_bad_files,
         xrootdtimeout=run.timeout_s,
         schema=schema,

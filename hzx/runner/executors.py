@@ -360,6 +360,34 @@ def coffea_executor(options: ExecutorOptions, client: Any):
     if options.executor == "futures":
         return processor.FuturesExecutor(workers=options.workers, status=options.progress,
                                          retries=options.retries)
-    return processor.DaskExecutor(client=client, status=options.progress,
-                                  retries=options.retries)
+    return _spread_dask_executor()(client=client, status=options.progress,
+                                   retries=options.retries)
+
+
+def _spread_dask_executor() -> type:
+    """coffea's ``DaskExecutor``, with the processor sent inside every task.
+
+    coffea's Runner hands its Dask executor the pickled processor as ``heavy_input``, which the
+    executor submits once as a future that every chunk's task depends on. The scheduler then
+    places the tasks beside that one future, on one worker, and the others get work only by
+    stealing it, late (benchmarks/bench_fourlep.py: 2 workers took as long as 1 on four equal
+    chunks; a task stream showed the second worker idle for a second between chunks). hzx's
+    processors are small (their options; a few kB pickled), so each task carries its own
+    copy, the tasks have no dependency, and the scheduler spreads them over the workers as they
+    free up."""
+    from coffea import processor
+
+    class SpreadDaskExecutor(processor.DaskExecutor):
+        def __call__(self, items, function, accumulator):
+            heavy = self.heavy_input
+            if heavy is None:
+                return super().__call__(items, function, accumulator)
+            self.heavy_input = None  # the items carry it: (chunk, processor) as coffea expects
+            try:
+                return super().__call__([(item, heavy) for item in items], function,
+                                        accumulator)
+            finally:
+                self.heavy_input = heavy
+
+    return SpreadDaskExecutor
 
