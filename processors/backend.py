@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import awkward as ak
+import numba
 import numpy as np
 
 
@@ -120,36 +121,17 @@ def cutflow(level: Any, weights: Any, n_cuts: int) -> list[tuple[Any, Any]]:
     return [(int(r), float(w)) for r, w in zip(raw, summed, strict=True)]
 
 
-def _level_counts(level: np.ndarray, raw: np.ndarray) -> None:
-    _compiled()[0](level, raw)
+@numba.njit(cache=True)
+def _level_counts(level, raw):  # pragma: no cover - compiled
+    for i in range(len(level)):
+        raw[level[i]] += 1
 
 
-def _level_sums(level: np.ndarray, weights: np.ndarray, raw: np.ndarray,
-                summed: np.ndarray) -> None:
-    _compiled()[1](level, weights, raw, summed)
-
-
-_KERNELS: list = []
-
-
-def _compiled() -> list:
-    """The cutflow kernels, compiled on first use (numba is imported only by eager runs)."""
-    if not _KERNELS:
-        import numba
-
-        @numba.njit(cache=True)
-        def counts(level, raw):  # pragma: no cover - compiled
-            for i in range(len(level)):
-                raw[level[i]] += 1
-
-        @numba.njit(cache=True)
-        def sums(level, weights, raw, summed):  # pragma: no cover - compiled
-            for i in range(len(level)):
-                raw[level[i]] += 1
-                summed[level[i]] += weights[i]
-
-        _KERNELS.extend([counts, sums])
-    return _KERNELS
+@numba.njit(cache=True)
+def _level_sums(level, weights, raw, summed):  # pragma: no cover - compiled
+    for i in range(len(level)):
+        raw[level[i]] += 1
+        summed[level[i]] += weights[i]
 
 
 def concrete(value: Any) -> Any:
