@@ -232,21 +232,17 @@ def _local_cluster(options: ExecutorOptions) -> Any:
 
     # the nannies read the environment when they are made (worker restarts keep it)
     with dask.config.set({"distributed.nanny.pre-spawn-environ": worker_environment()}):
-        return _new_local_cluster(LocalCluster, options)
-
-
-def _new_local_cluster(LocalCluster: Any, options: ExecutorOptions) -> Any:
-    return LocalCluster(
-        n_workers=options.workers,
-        threads_per_worker=options.threads_per_worker,
-        processes=True,
-        host="127.0.0.1",
-        # the dashboard only when asked for, and then on the loopback interface only
-        dashboard_address="127.0.0.1:0",
-        scheduler_kwargs={"dashboard": options.dashboard},
-        memory_limit=options.memory_limit,
-        silence_logs=logging.ERROR,
-    )
+        return LocalCluster(
+            n_workers=options.workers,
+            threads_per_worker=options.threads_per_worker,
+            processes=True,
+            host="127.0.0.1",
+            # the dashboard only when asked for, and then on the loopback interface only
+            dashboard_address="127.0.0.1:0",
+            scheduler_kwargs={"dashboard": options.dashboard},
+            memory_limit=options.memory_limit,
+            silence_logs=logging.ERROR,
+        )
 
 
 # ---------------------------------------------------------------------------------------------
