@@ -16,9 +16,12 @@ Then, side by side in one run:
   chunks of the processor's iterative run: automatic unless ``--chunksize``), exactly the
   branches the processor needs for data (``FourLeptonProcessor.preload_branches("data")``: the
   seven lepton branches; no weights), nothing else (the reference of the ratios); ``read floor, file reopened per chunk``:
-  the same with the file opened again for each chunk, as coffea's Runner does;
+  the same with the file opened again for each chunk, as coffea's Runner does; ``read floor,
+  ISA-L inflate``: the floor with the ZLIB baskets inflated by ISA-L, as hzx's runs do
+  (:mod:`hzx.runner.inflate`; the reference floor keeps uproot's default, Python's zlib);
 - ``processor (iterative)``: :func:`hzx.runner.run_processor` with the iterative executor
   (after one warm-up run on one file: imports and compiled kernels load once per process);
+  ``processor, iterative, zlib inflate``: the same with ``RunOptions(inflate="zlib")``;
 - ``processor (dask 1 worker)`` and ``(dask 2 workers)``: a real Dask ``LocalCluster``, timed
   warm (after the cluster started and ran once on one file; start-up is reported apart).
 
@@ -26,6 +29,9 @@ Then, side by side in one run:
   ``RunOptions(backend="dask-awkward")`` (issue 21): one task graph for the fileset, computed on
   dask's synchronous scheduler / the same warm clusters; its graph build time is reported apart
   (it is inside the row's seconds).
+
+After the table: the floor's chunks read as plain Dask tasks on the same clusters (1 and 2
+workers): how far 2 workers can get ahead of 1 on this machine by reading alone.
 
 Goals (issue 22, at 10 M events): processor iterative ≤ 1.2 × the read floor; Dask 2 workers
 ≥ 1.8 × 1 worker and faster than iterative; bytes read ≈ the floor's.
@@ -49,7 +55,14 @@ import numpy as np
 import uproot
 
 from hzx.processors import AtlasOpenDataSchema, FourLeptonProcessor
-from hzx.runner import ExecutorOptions, RunOptions, auto_chunksize, dask_client, run_processor
+from hzx.runner import (
+    ExecutorOptions,
+    RunOptions,
+    auto_chunksize,
+    dask_client,
+    inflate,
+    run_processor,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 OPENDATA = REPO.parent / "shared" / "data" / "atlas-opendata-2020-4lep"
@@ -166,12 +179,18 @@ def compressed_bytes(paths: list[Path], branches: list[str] | None) -> int:
 
 
 def read_floor(paths: list[Path], branches: list[str], chunksize: int,
-               reopen: bool = False) -> tuple[float, int]:
+               reopen: bool = False, library: str = "zlib") -> tuple[float, int]:
     """(seconds, bytes requested from the files) to read and decompress the processor's
     branches, chunk by chunk, each file opened once (or, with ``reopen``, once per chunk as
     coffea's Runner does: the TTree metadata of every branch is read again per chunk); the bytes
     are uproot's ``source.num_requested_bytes``, the figure coffea's savemetrics reports as
-    ``bytesread``."""
+    ``bytesread``. ``library`` inflates the ZLIB baskets (uproot's default: ``zlib``)."""
+    with inflate.inflating_with(library):
+        return _read_floor(paths, branches, chunksize, reopen)
+
+
+def _read_floor(paths: list[Path], branches: list[str], chunksize: int,
+                reopen: bool) -> tuple[float, int]:
     start = time.perf_counter()
     requested = 0
     for path in paths:
@@ -192,7 +211,8 @@ def read_floor(paths: list[Path], branches: list[str], chunksize: int,
 
 
 def processor_time(paths: list[Path], executor: str, workers: int, chunksize: int | None,
-                   client=None, backend: str = "runner") -> tuple[float, dict]:
+                   client=None, backend: str = "runner", library: str = "auto"
+                   ) -> tuple[float, dict]:
     fileset = {"data_replica": {"files": {str(p): "mini" for p in paths},
                                 "metadata": {"role": "data"}}}
     start = time.perf_counter()
@@ -200,14 +220,39 @@ def processor_time(paths: list[Path], executor: str, workers: int, chunksize: in
                         schema=AtlasOpenDataSchema,
                         executor=ExecutorOptions(executor=executor, workers=workers,
                                                  progress=False),
-                        run=RunOptions(chunksize=chunksize, backend=backend), client=client)
+                        run=RunOptions(chunksize=chunksize, backend=backend, inflate=library),
+                        client=client)
     return time.perf_counter() - start, out
 
 
-def dask_times(paths: list[Path], workers: int, chunksize: int | None
-               ) -> tuple[float, float, float, dict, float, dict]:
+def _read_chunk(path: str, branches: list[str], start: int, stop: int) -> int:
+    """One chunk of the floor as a Dask task (the worker's inflate library: the run's)."""
+    with uproot.open(path) as f:
+        f["mini"].arrays(branches, entry_start=start, entry_stop=stop, library="ak")
+    return stop - start
+
+
+def dask_floor(client, paths: list[Path], branches: list[str], chunksize: int) -> float:
+    """Seconds to read the floor's chunks as independent tasks on the cluster of ``client``:
+    what the processor's Dask rows could reach if they did nothing but read."""
+    work = []
+    for path in paths:
+        with uproot.open(path) as f:
+            n = f["mini"].num_entries
+        nchunks = max(round(n / chunksize), 1)
+        size = -(-n // nchunks)
+        work += [(str(path), lo, min(n, lo + size)) for lo in range(0, n, size)]
+    start = time.perf_counter()
+    futures = [client.submit(_read_chunk, p, branches, lo, hi, pure=False)
+               for p, lo, hi in work]
+    assert sum(client.gather(futures)) == sum(hi - lo for _, lo, hi in work)
+    return time.perf_counter() - start
+
+
+def dask_times(paths: list[Path], workers: int, chunksize: int | None, branches: list[str],
+               plan: int) -> tuple[float, float, float, dict, float, dict, float]:
     """(cluster start-up, first run with cold workers, warm run, output, warm dask-awkward run,
-    its output) on a LocalCluster."""
+    its output, the floor's chunks read as tasks) on a LocalCluster."""
     start = time.perf_counter()
     with dask_client(ExecutorOptions(executor="dask", workers=workers, progress=False)) as client:
         startup = time.perf_counter() - start
@@ -216,7 +261,9 @@ def dask_times(paths: list[Path], workers: int, chunksize: int | None
         processor_time(paths[:1], "dask", workers, chunksize, client, "dask-awkward")
         graph, graph_out = processor_time(paths, "dask", workers, chunksize, client,
                                           "dask-awkward")
-    return startup, cold, warm, out, graph, graph_out
+        # the workers inflate as the processor's runs had them (its plugin stays registered)
+        read_only = dask_floor(client, paths, branches, chunksize or plan)
+    return startup, cold, warm, out, graph, graph_out, read_only
 
 
 def _metrics(out: dict) -> tuple[int | None, list[str]]:
@@ -286,6 +333,9 @@ def main() -> None:
         reopened = "read floor, file reopened per chunk"
         rows[reopened], requested = read_floor(paths, branches, plan, reopen=True)
         read[reopened] = {**read[floor_name], "bytes": requested}
+        fast_floor = "read floor, ISA-L inflate"
+        rows[fast_floor], requested = read_floor(paths, branches, plan, library="isal")
+        read[fast_floor] = {**read[floor_name], "bytes": requested}
 
         on_disk = set(uproot.open(paths[0])["mini"].keys())
 
@@ -300,6 +350,8 @@ def main() -> None:
         processor_time(paths[:1], "iterative", 1, args.chunksize)  # imports, numba cache
         t, out = processor_time(paths, "iterative", 1, args.chunksize)
         record("processor, iterative", t, out)
+        t, zlib_out = processor_time(paths, "iterative", 1, args.chunksize, library="zlib")
+        record("processor, iterative, zlib inflate", t, zlib_out)
         selected = out["data_replica"]["cutflow"]["charge_sum_zero"]["raw"]
         graph_build = {}
         processor_time(paths[:1], "iterative", 1, args.chunksize, backend="dask-awkward")
@@ -310,8 +362,10 @@ def main() -> None:
             graph_out["_provenance"]["summary"]["graph_build_time_s"]
         startup = {}
         outputs = [graph_out]
+        dask_read = {}
         for workers in (1, 2):
-            up, cold, warm, out2, graph, graph_out = dask_times(paths, workers, args.chunksize)
+            up, cold, warm, out2, graph, graph_out, dask_read[workers] = dask_times(
+                paths, workers, args.chunksize, branches, plan)
             label = f"dask {workers} worker{'s' * (workers > 1)}"
             record(f"processor, {label}", warm, out2)
             record(f"dask-awkward, {label}", graph, graph_out)
@@ -319,7 +373,8 @@ def main() -> None:
                 graph_out["_provenance"]["summary"]["graph_build_time_s"]
             startup[workers] = {"cluster_start_s": up, "first_run_one_file_s": cold}
             outputs += [out2, graph_out]
-        for other in outputs:  # every backend and executor: the same histogram
+        outputs.append(zlib_out)
+        for other in outputs:  # every backend, executor and inflate library: the same histogram
             assert other["data_replica"]["m4l"].values().tolist() == \
                 out["data_replica"]["m4l"].values().tolist()
 
@@ -346,9 +401,17 @@ def main() -> None:
           "metadata included; — where the backend does not measure it); MB br.: compressed "
           "bytes (uproot) of the branches it touched (br.), × the floor's")
     speedup = rows["processor, dask 1 worker"] / rows["processor, dask 2 workers"]
+    read_speedup = dask_read[1] / dask_read[2]
     print(f"dask 2 workers vs 1 worker: {speedup:.2f}× (warm clusters; start-up: " + ", ".join(
         f"{w} worker(s) {v['cluster_start_s']:.1f} s + first run on one file "
         f"{v['first_run_one_file_s']:.1f} s" for w, v in startup.items()) + ")")
+    print(f"the floor's chunks read as Dask tasks on the same clusters (nothing but reading): "
+          f"1 worker {dask_read[1]:.2f} s, 2 workers {dask_read[2]:.2f} s: {read_speedup:.2f}×")
+    fast = rows[fast_floor]
+    print(f"against the floor inflated with ISA-L as the processor's rows are: iterative "
+          f"{rows['processor, iterative'] / fast:.2f}×, dask 2 workers "
+          f"{rows['processor, dask 2 workers'] / fast:.2f}×; the processor inflating with zlib "
+          f"against the zlib floor: {rows['processor, iterative, zlib inflate'] / floor:.2f}×")
     for name, r in read.items():
         beyond, unread = sorted(set(r["branches"]) - set(branches)), \
             sorted(set(branches) - set(r["branches"]))
@@ -366,6 +429,7 @@ def main() -> None:
               "ratio_to_floor": {k: v / floor for k, v in rows.items()},
               "read": read,
               "dask_speedup_2_vs_1": speedup, "dask_startup": startup,
+              "dask_read_only_s": dask_read, "dask_read_only_speedup_2_vs_1": read_speedup,
               "dask_awkward_graph_build_s": graph_build}
     (RESULTS / "bench_fourlep.json").write_text(json.dumps(result, indent=2))
 

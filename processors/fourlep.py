@@ -317,13 +317,15 @@ class FourLeptonProcessor(HzxProcessor):
 
         p = backend.flatten(table.selected)
         w = p.weight if weighted else None
-        out["m4l"].fill(m4l=p.m4l, weight=w)
+        backend.fill(out["m4l"], m4l=p.m4l, weight=w)
         for i, name in enumerate(sel.CHANNELS.values()):
-            c = p[p.channel == i]
-            out["m4l_channel"].fill(channel=name, m4l=c.m4l, weight=c.weight if weighted else None)
+            # the two fields it fills, not the record of every field
+            in_channel = p.channel == i
+            backend.fill(out["m4l_channel"], channel=name, m4l=p.m4l[in_channel],
+                         weight=w[in_channel] if weighted else None)
         for rank in range(4):
-            out["lepton_pt"].fill(rank=rank, pt=p[f"pt{rank}"], weight=w)
-            out["lepton_eta"].fill(rank=rank, eta=p[f"eta{rank}"], weight=w)
+            backend.fill(out["lepton_pt"], rank=rank, pt=p[f"pt{rank}"], weight=w)
+            backend.fill(out["lepton_eta"], rank=rank, eta=p[f"eta{rank}"], weight=w)
         if o.systematics:
             self._fill_variations(out["m4l_syst"], table, p, role, metadata)
 
@@ -331,13 +333,15 @@ class FourLeptonProcessor(HzxProcessor):
                          metadata: Mapping[str, Any]) -> None:
         o = self.options
         if role == "data":
-            h.fill(syst="nominal", m4l=p.m4l)
+            backend.fill(h, syst="nominal", m4l=p.m4l)
             return
-        h.fill(syst="nominal", m4l=p.m4l, weight=p.weight)
+        backend.fill(h, syst="nominal", m4l=p.m4l, weight=p.weight)
         xsec_rel = float(metadata.get("xsec_rel") or o.xsec_rel)
         for sign, suffix in ((1.0, "up"), (-1.0, "down")):
-            h.fill(syst=f"lep_sf_{suffix}", m4l=p.m4l, weight=p.weight * p[f"sf_{suffix}"])
+            backend.fill(h, syst=f"lep_sf_{suffix}", m4l=p.m4l, weight=p.weight * p[f"sf_{suffix}"])
             shifted = backend.flatten(table[f"scale_{suffix}"])
-            h.fill(syst=f"lep_scale_{suffix}", m4l=shifted.m4l, weight=shifted.weight)
-            h.fill(syst=f"lumi_{suffix}", m4l=p.m4l, weight=p.weight * (1.0 + sign * o.lumi_rel))
-            h.fill(syst=f"xsec_{suffix}", m4l=p.m4l, weight=p.weight * (1.0 + sign * xsec_rel))
+            backend.fill(h, syst=f"lep_scale_{suffix}", m4l=shifted.m4l, weight=shifted.weight)
+            backend.fill(h, syst=f"lumi_{suffix}", m4l=p.m4l,
+                         weight=p.weight * (1.0 + sign * o.lumi_rel))
+            backend.fill(h, syst=f"xsec_{suffix}", m4l=p.m4l,
+                         weight=p.weight * (1.0 + sign * xsec_rel))

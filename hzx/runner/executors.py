@@ -377,17 +377,40 @@ def batch_jobs_of(options: ExecutorOptions, client: Any) -> dict[str, int] | Non
     return batch_jobs(client)
 
 
-def coffea_executor(options: ExecutorOptions, client: Any):
-    """coffea's executor for ``options`` (every one honours ``options.retries``)."""
+def coffea_executor(options: ExecutorOptions, client: Any, inflate_library: str = "zlib"):
+    """coffea's executor for ``options`` (every one honours ``options.retries``).
+
+    ``inflate_library``: what the futures executor's worker processes inflate ZLIB baskets
+    with (:mod:`hzx.runner.inflate`; the iterative executor runs in this process, Dask workers
+    get it from a worker plugin)."""
     from coffea import processor
 
     if options.executor == "iterative":
         return processor.IterativeExecutor(status=options.progress, retries=options.retries)
     if options.executor == "futures":
-        return processor.FuturesExecutor(workers=options.workers, status=options.progress,
-                                         retries=options.retries)
+        return _inflating_futures_executor()(workers=options.workers, status=options.progress,
+                                             retries=options.retries,
+                                             inflate_library=inflate_library)
     return _spread_dask_executor()(client=client, status=options.progress,
                                    retries=options.retries)
+
+
+def _inflating_futures_executor() -> type:
+    """coffea's ``FuturesExecutor`` whose tasks first choose the inflate library of their
+    process-pool worker."""
+    from coffea import processor
+
+    from hzx.runner import inflate
+
+    @dataclasses.dataclass
+    class InflatingFuturesExecutor(processor.FuturesExecutor):
+        inflate_library: str = "zlib"
+
+        def __call__(self, items, function, accumulator):
+            return super().__call__(items, inflate.inflating(function, self.inflate_library),
+                                    accumulator)
+
+    return InflatingFuturesExecutor
 
 
 def _spread_dask_executor() -> type:
