@@ -94,6 +94,11 @@ class LikelihoodInputs:
     def n_bins(self) -> int:
         return int(self.kept.sum())
 
+    def bin_labels(self) -> list[str]:
+        """The m4ℓ range of each kept bin, as the fit's notes name them (``"120–125 GeV"``)."""
+        return [f"{self.edges[i]:g}–{self.edges[i + 1]:g} GeV"
+                for i in np.flatnonzero(self.kept)]
+
     def full(self, values: np.ndarray) -> np.ndarray:
         """Values over the kept bins back on the full binning (0 in dropped bins)."""
         out = np.zeros(len(self.kept))
@@ -384,22 +389,25 @@ def _crossings(grid: np.ndarray, q: np.ndarray, level: float = 1.0) -> tuple[flo
 
 
 def fit_likelihood(workspace: Mapping[str, Any], config: LikelihoodConfig | None = None, *,
-                   asimov: bool = False) -> LikelihoodResult:
+                   asimov: bool = False, bin_labels: Sequence[str] | None = None
+                   ) -> LikelihoodResult:
     """Fit, scan, significance and limit of a workspace (``asimov``: fit the model's own
     expectation at μ = 1 and nominal nuisance parameters instead of the observed data).
 
-    pyhf's backend and optimiser are global: the caller's are restored afterwards."""
+    ``bin_labels``: a name for each bin of the fit (:meth:`LikelihoodInputs.bin_labels`: their
+    m4ℓ ranges), used where a note names bins; without them the notes give the bins' positions
+    in the fit. pyhf's backend and optimiser are global: the caller's are restored afterwards."""
     import pyhf
 
     backend, optimizer = pyhf.get_backend()
     try:
-        return _fit_likelihood(workspace, config, asimov=asimov)
+        return _fit_likelihood(workspace, config, asimov=asimov, bin_labels=bin_labels)
     finally:
         pyhf.set_backend(backend, optimizer)
 
 
 def _fit_likelihood(workspace: Mapping[str, Any], config: LikelihoodConfig | None, *,
-                    asimov: bool) -> LikelihoodResult:
+                    asimov: bool, bin_labels: Sequence[str] | None) -> LikelihoodResult:
     config = config or LikelihoodConfig()
     pyhf = _pyhf()
     ws = pyhf.Workspace(dict(workspace))
@@ -410,6 +418,9 @@ def _fit_likelihood(workspace: Mapping[str, Any], config: LikelihoodConfig | Non
     else:
         data = np.asarray(ws.data(model), dtype=float)
     n_bins = model.config.channel_nbins[config.region]
+    if bin_labels is not None and len(bin_labels) != n_bins:
+        raise ValueError(f"{len(bin_labels)} bin labels for the {n_bins} bins of region "
+                         f"{config.region!r}")
     bestfit, errors, corr, twice_nll = _fit(pyhf, data, model)
     names = _parameter_names(model)
     poi = model.config.poi_index
@@ -439,12 +450,14 @@ def _fit_likelihood(workspace: Mapping[str, Any], config: LikelihoodConfig | Non
     # discovery: q0 = −2 ln λ(0) (μ̂ ≥ 0), observed and for Asimov data at μ = 1
     pars0, nll0 = conditional[0] if grid[0] == 0.0 else _fixed_fit(pyhf, 0.0, data, model,
                                                                    bestfit)
-    z_obs, z_obs_note = (_significance(model, init, poi, data, nll0, twice_nll, n_bins)
+    z_obs, z_obs_note = (_significance(model, init, poi, data, nll0, twice_nll, n_bins,
+                                       bin_labels)
                          if mu > 0 else (0.0, ""))
     asimov_mu1 = np.asarray(model.expected_data(init), dtype=float)
     nll_a1 = float(-2.0 * model.logpdf(init, asimov_mu1)[0])
     _, nll_a0 = _fixed_fit(pyhf, 0.0, asimov_mu1, model, init)
-    z_exp, z_exp_note = _significance(model, init, poi, asimov_mu1, nll_a0, nll_a1, n_bins)
+    z_exp, z_exp_note = _significance(model, init, poi, asimov_mu1, nll_a0, nll_a1, n_bins,
+                                      bin_labels)
     # CLs with q̃_μ: the Asimov data of the background-only fit to the data
     asimov_b = np.asarray(model.expected_data(pars0), dtype=float)
     nll_b = float(-2.0 * model.logpdf(pars0, asimov_b)[0])
@@ -477,7 +490,8 @@ def _fit_likelihood(workspace: Mapping[str, Any], config: LikelihoodConfig | Non
 
 
 def _significance(model: Any, init: np.ndarray, poi: int, data: np.ndarray,
-                  nll_mu0: float, nll_hat: float, n_bins: int) -> tuple[float, str]:
+                  nll_mu0: float, nll_hat: float, n_bins: int,
+                  bin_labels: Sequence[str] | None = None) -> tuple[float, str]:
     """Discovery Z0 = √q0 from −2 ln L at μ = 0 and at the best fit, and a note when it is no
     number (observed data, or the μ = 1 Asimov data for the median expectation).
 
@@ -492,8 +506,10 @@ def _significance(model: Any, init: np.ndarray, poi: int, data: np.ndarray,
     background = np.asarray(model.expected_data(pars_b, include_auxdata=False))[:n_bins]
     free = np.flatnonzero((background <= 0) & (np.asarray(data)[:n_bins] > 0))
     if len(free):
-        return float("inf"), (f"bin(s) {free.tolist()} have events but no simulated "
-                              "background: Z0 is unbounded")
+        where = (", ".join(bin_labels[i] for i in free) if bin_labels is not None
+                 else f"at position(s) {free.tolist()} of the fit")
+        return float("inf"), (f"bin(s) {where} have events but no simulated background: Z0 "
+                              "is unbounded")
     return float("nan"), "the background-only fit did not converge"
 
 

@@ -373,7 +373,7 @@ def _likelihood(output_path: str) -> Callable[[Path], dict]:
         info = describe_output(output)
         inputs = lk.inputs_from_output(output, drop_empty_bins=True)
         workspace = lk.build_workspace(inputs)
-        result = lk.fit_likelihood(workspace)
+        result = lk.fit_likelihood(workspace, bin_labels=inputs.bin_labels())
         report = {**result.as_dict(), "dropped_empty_bins": inputs.dropped,
                   "datasets": inputs.datasets}
         (folder / "likelihood_report.json").write_text(json.dumps(report, indent=2,

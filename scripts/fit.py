@@ -138,7 +138,7 @@ def _likelihood(args: argparse.Namespace, output) -> int:
     inputs = lk.inputs_from_output(output, signal=args.signal, background=args.background,
                                    data=args.data, drop_empty_bins=args.drop_empty_bins)
     workspace = lk.build_workspace(inputs)
-    result = lk.fit_likelihood(workspace, asimov=args.asimov)
+    result = lk.fit_likelihood(workspace, asimov=args.asimov, bin_labels=inputs.bin_labels())
     report = {**result.as_dict(), "dropped_empty_bins": inputs.dropped,
               "datasets": inputs.datasets,
               "provenance": provenance("fit-likelihood", input=str(Path(args.output).resolve()),

@@ -140,3 +140,57 @@ def test_cli_names_the_flag_of_a_bad_run_option(opendata_dir, tmp_path, capsys, 
                  "--no-progress", *flags])
     assert code == 2
     assert capsys.readouterr().err.splitlines() == [f"hzx run: error: {message}"]
+
+
+def _corrupt_basket(opendata_dir, path):
+    """data_B with one lep_pt basket damaged: the file opens and passes the pre-run check, its
+    chunk cannot be inflated."""
+    path = write_mini(path, read_mini(opendata_dir / "data_B.4lep.root"))
+    seek = int(uproot.open(path)["mini"]["lep_pt"].member("fBasketSeek")[0])
+    compressed = path.read_bytes().find(b"ZL", seek)  # the basket's zlib block
+    with open(path, "r+b") as file:
+        file.seek(compressed + 30)
+        file.write(b"\xff" * 30)
+    return path
+
+
+@pytest.mark.parametrize("library", ["zlib", "isal"])
+@pytest.mark.parametrize("executor", ["iterative", "dask"])
+def test_unreadable_basket_on_the_runner(opendata_dir, tmp_path, library, executor):
+    """Runner backend: one line naming the file, its entries and dataset; with skip_bad_files
+    the chunk is skipped, the file recorded, the other dataset whole."""
+    path = _corrupt_basket(opendata_dir, tmp_path / "data_corrupt.4lep.root")
+    fileset = {"data_corrupt": [str(path)], "data_A": [str(opendata_dir / "data_A.4lep.root")]}
+
+    def go(skip):
+        return run_processor(FourLeptonProcessor(), fileset, treename="mini",
+                             schema=AtlasOpenDataSchema,
+                             executor=ExecutorOptions(executor=executor, workers=1,
+                                                      progress=False, retries=0),
+                             run=RunOptions(skip_bad_files=skip, inflate=library))
+
+    with pytest.raises(InputFileError) as info:
+        go(False)
+    assert info.value.path == str(path)
+    message = str(info.value)
+    assert "entries 0–156 [data_corrupt] unreadable (" in message
+    assert ("Error -3 while decompressing" if library == "zlib" else "IsalError") in message
+    assert "--skip-bad-files" in message and "\n" not in message
+    out = go(True)
+    assert out["data_corrupt"]["metadata"]["events_read"] == 0
+    assert out["data_corrupt"]["metadata"]["skipped_files"] == [
+        {"file": str(path), "reason": "only 0 of 156 entries processed: a chunk failed and "
+                                      "was skipped"}]
+    assert out["data_A"]["metadata"]["events_read"] == 39
+
+
+def test_unreadable_basket_cli_exit_code(opendata_dir, tmp_path, capsys):
+    import json
+
+    path = _corrupt_basket(opendata_dir, tmp_path / "data_corrupt.4lep.root")
+    fileset = tmp_path / "fs.json"
+    fileset.write_text(json.dumps({"data_corrupt": [str(path)]}))
+    code = main(["run", "fourlep", "--fileset", str(fileset), "--out",
+                 str(tmp_path / "o.coffea"), "--executor", "iterative"])
+    err = capsys.readouterr().err
+    assert code == 2 and str(path) in err and "unreadable" in err and "Traceback" not in err

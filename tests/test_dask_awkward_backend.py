@@ -272,9 +272,16 @@ def test_tracks_training_columns_need_the_runner(tmp_path):
                       run=RunOptions(backend="dask-awkward"))
 
 
-def test_unreadable_chunk_skipped_and_reported(opendata_dir, tmp_path):
+@pytest.mark.parametrize(("library", "reason", "executor"), [
+    ("zlib", "error: Error -3 while decompressing", "iterative"),
+    ("isal", "IsalError: Error -1 Invalid deflate", "iterative"),
+    # the graph, the errors to skip included, pickled to a worker
+    ("isal", "IsalError: Error -1 Invalid deflate", "dask"),
+])
+def test_unreadable_chunk_skipped_and_reported(opendata_dir, tmp_path, library, reason,
+                                               executor):
     """A basket of lep_pt corrupted after the file was written: the file opens and passes the
-    checks before the run, its first chunk cannot be decompressed."""
+    checks before the run, its first chunk cannot be decompressed (by either library)."""
     path = write_mini(tmp_path / "data_corrupt.4lep.root",
                       read_mini(opendata_dir / "data_B.4lep.root"))
     import uproot
@@ -287,14 +294,15 @@ def test_unreadable_chunk_skipped_and_reported(opendata_dir, tmp_path):
     fileset = {"data_corrupt": [str(path)], "data_A": [str(opendata_dir / "data_A.4lep.root")]}
     out = run_processor(FourLeptonProcessor(), fileset, treename="mini",
                         schema=AtlasOpenDataSchema,
-                        executor=ExecutorOptions(executor="iterative", progress=False),
+                        executor=ExecutorOptions(executor=executor, workers=1,
+                                                 progress=False),
                         run=RunOptions(backend="dask-awkward", skip_bad_files=True,
-                                       chunksize=100_000))
+                                       chunksize=100_000, inflate=library))
     meta = out["data_corrupt"]["metadata"]
     assert meta["events_read"] == 0
     [failed] = meta["failed_steps"]
     assert (failed["file"], failed["entry_start"], failed["entry_stop"]) == (str(path), 0, 156)
-    assert failed["reason"].startswith("error: Error -3 while decompressing")
+    assert failed["reason"].startswith(reason)
     assert meta["skipped_files"] == [{"file": str(path), "reason": "only 0 of 156 entries "
                                       "processed: a chunk failed and was skipped"}]
     # the other dataset is whole

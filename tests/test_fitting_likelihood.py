@@ -148,17 +148,29 @@ def test_expected_significance_unbounded_where_signal_has_no_background():
                 nom, var = nom.copy(), var.copy()
                 nom[0], var[0] = 0.0, 0.0
                 sample[key] = (nom, var)
-    result = lk.fit_likelihood(lk.build_workspace(inputs, lk.LikelihoodConfig(systematics=False)),
-                               lk.LikelihoodConfig(systematics=False))
+    workspace = lk.build_workspace(inputs, lk.LikelihoodConfig(systematics=False))
+    result = lk.fit_likelihood(workspace, lk.LikelihoodConfig(systematics=False))
     assert result.significance_expected == np.inf
-    assert "bin(s) [0] have events but no simulated background" in result.significance_expected_note
+    assert ("bin(s) at position(s) [0] of the fit have events but no simulated background"
+            in result.significance_expected_note)
     # the observed data have 9 events there: unbounded as well
-    assert result.significance == np.inf and "bin(s) [0]" in result.significance_note
+    assert result.significance == np.inf and "position(s) [0]" in result.significance_note
     report = result.as_dict()["discovery_significance"]
     assert report["expected"] is None and "[0]" in report["expected_note"]
     assert report["observed"] is None and "[0]" in report["observed_note"]
     line = lk.summary_lines(result)[1]
-    assert "observed unbounded: bin(s) [0]" in line and "expected (mu = 1) unbounded" in line
+    assert "observed unbounded: bin(s) at position(s) [0]" in line
+    assert "expected (mu = 1) unbounded" in line
+    # with the inputs' labels the notes name the bin by its m4ℓ range
+    labels = inputs.bin_labels()
+    assert labels[0] == f"{EDGES[0]:g}–{EDGES[1]:g} GeV" and len(labels) == 5
+    named = lk.fit_likelihood(workspace, lk.LikelihoodConfig(systematics=False),
+                              bin_labels=labels)
+    assert f"bin(s) {labels[0]} have events but no simulated background" in \
+        named.significance_expected_note
+    assert named.significance == np.inf and labels[0] in named.significance_note
+    with pytest.raises(ValueError, match="4 bin labels for the 5 bins"):
+        lk.fit_likelihood(workspace, bin_labels=labels[:4])
 
 
 def test_expected_significance_is_the_asimov_q0():

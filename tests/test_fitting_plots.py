@@ -194,3 +194,25 @@ def test_likelihood_drop_empty_bins_keeps_gev_axes(output_with_empty_bins, tmp_p
         assert drawn["masked"].tolist() == EMPTY
         assert drawn["data"][EMPTY].tolist() == [2.0, 1.0]
         assert (plots / f"{name}.png").stat().st_size > 10_000
+
+
+def test_open_data_label_words_without_deprecated_arguments():
+    """Real data with ATLAS simulation: "ATLAS Open Data", the luminosity and 13 TeV, drawn with
+    the argument names of the installed mplhep (no deprecation warning)."""
+    import warnings
+
+    import matplotlib.pyplot as plt
+
+    from hzx.plotting.fourlep import experiment_label
+
+    fig, ax = plt.subplots()
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            experiment_label(ax, "Open Data", 10.0)
+        assert not [w for w in caught if "deprecated" in str(w.message)]
+        texts = [t.get_text() for t in ax.texts]
+        assert "ATLAS" in texts and "Open Data" in texts
+        assert any("10" in t and "fb" in t and "13 TeV" in t for t in texts)
+    finally:
+        plt.close(fig)

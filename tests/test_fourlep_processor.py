@@ -161,3 +161,16 @@ def test_hand_built_edge_events_end_to_end(tmp_path):
     assert flow["four_leptons"]["raw"] == 3
     assert flow["charge_sum_zero"]["raw"] == 2
     assert out["data_edge"]["metadata"]["role"] == "data"  # the notebook's name rule
+
+
+def test_iterative_progress_bar_only_when_asked(opendata_dir, capfd):
+    """coffea's iterative executor draws its bar whatever ``status`` says; hzx's does not."""
+    fileset = build_fileset(opendata_dir)
+    quiet = run(fileset, chunksize=40)
+    assert "Processing" not in "".join(capfd.readouterr())
+    shown = run_processor(FourLeptonProcessor(), fileset, treename="mini",
+                          schema=AtlasOpenDataSchema,
+                          executor=ExecutorOptions(executor="iterative", progress=True),
+                          run=RunOptions(chunksize=40))
+    assert "Processing" in "".join(capfd.readouterr())
+    assert shown["data_B"]["m4l"].values().tolist() == quiet["data_B"]["m4l"].values().tolist()

@@ -70,10 +70,15 @@ def describe_output(output: Any) -> dict[str, Any]:
 def experiment_label(ax: Any, status: str, lumi_fb: float | None) -> None:
     """Top-left label: "ATLAS Open Data" only for real data with the release's simulation;
     otherwise the words of ``status`` (e.g. "hzx simulation"), never the ATLAS name."""
+    import inspect
+
     import mplhep
 
     if status == "Open Data":
-        mplhep.atlas.label(ax=ax, data=True, label="Open Data", lumi=lumi_fb, com=13, loc=0)
+        # mplhep 1.x takes the words after "ATLAS" as ``text`` (``label`` is deprecated there)
+        # and older releases as ``label``
+        key = "text" if "text" in inspect.signature(mplhep.atlas.label).parameters else "label"
+        mplhep.atlas.label(ax=ax, data=True, lumi=lumi_fb, com=13, loc=0, **{key: "Open Data"})
         return
     text = rf"$\bf{{{status.split(',')[0].replace(' ', '~')}}}$"
     rest = ", ".join(p.strip() for p in status.split(",")[1:])

@@ -17,6 +17,7 @@ from typing import Any
 
 from hzx.errors import ConfigurationError, InputFileError
 from hzx.runner import inflate
+from hzx.runner.dask_awkward import read_errors
 from hzx.runner.executors import (
     ExecutorOptions,
     batch_jobs_of,
@@ -482,15 +483,48 @@ def _coffea_run(processor_instance: Any, fileset: dict[str, Any], treename: str,
         # (dataset, file, tree), which would chunk a file rewritten since an earlier run of this
         # process by its old number of entries
         metadata_cache=cache,
-        skipbadfiles=run.skip_bad_files,
+        # a chunk that cannot be read (I/O, corrupt baskets, undecodable objects) is skipped
+        # and reported by _annotate; coffea's own True would only catch OSError
+        skipbadfiles=read_errors() if run.skip_bad_files else False,
         xrootdtimeout=run.timeout_s,
         schema=schema,
         checkpointer=(_checkpointer_class()(str(run.checkpoint_dir)) if run.checkpoint_dir
                       else None),
         savemetrics=True,
     )
-    output, metrics = runner(fileset, processor_instance, treename=treename)
+    try:
+        output, metrics = runner(fileset, processor_instance, treename=treename)
+    except Exception as error:
+        unreadable = _unreadable_chunk(error)
+        if unreadable is None:
+            raise
+        raise unreadable from error
     return dict(output or {}), dict(metrics or {})
+
+
+def _unreadable_chunk(error: BaseException) -> InputFileError | None:
+    """The one-line error of a chunk whose baskets could not be read (coffea wraps the read's
+    exception in one naming the work item), or ``None`` for any other exception."""
+    import re
+
+    from coffea.util import _exception_chain
+
+    chain = _exception_chain(error)
+    text = " ".join(str(c) for c in chain)
+    cause = next((c for c in chain if isinstance(c, read_errors())), None)
+    if cause is not None:
+        what = f"{type(cause).__name__}: {cause}"
+    else:  # from a Dask worker the chain is gone; coffea's message still names the error
+        named = re.search(r"The error was: (\w+)\((['\"])(.*?)\2\)", text)
+        if named is None or named.group(1) not in {e.__name__ for e in read_errors()}:
+            return None
+        what = f"{named.group(1)}: {named.group(3)}"
+    item = re.search(r"dataset='([^']*)', filename='([^']*)'.*?entrystart=(\d+), "
+                     r"entrystop=(\d+)", text)
+    path = item.group(2) if item else "a chunk of the fileset"
+    entries = (f"entries {item.group(3)}–{item.group(4)} [{item.group(1)}] " if item else "")
+    return InputFileError(path, f"{entries}unreadable ({what}); "
+                          "--skip-bad-files skips it and records it in the output")
 
 
 def _annotate(output: dict[str, Any], fileset: Mapping[str, Any],

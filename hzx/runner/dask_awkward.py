@@ -137,12 +137,20 @@ def run_dask_awkward(processor_instance: Any, fileset: Mapping[str, Any], schema
 
 def read_errors() -> tuple[type[BaseException], ...]:
     """Exceptions of a chunk's read that ``skip_bad_files`` turns into a reported, empty
-    partition: I/O errors, corrupt compressed data, undecodable objects."""
+    partition (or skipped chunk, on the Runner backend): I/O errors, corrupt compressed data
+    (zlib's and ISA-L's errors: :mod:`hzx.runner.inflate`), undecodable objects."""
     import zlib
 
     from uproot.deserialization import DeserializationError
 
-    return (OSError, zlib.error, DeserializationError)
+    errors: tuple[type[BaseException], ...] = (OSError, zlib.error, DeserializationError)
+    try:
+        from isal import isal_zlib
+    except ImportError:  # pragma: no cover - isal is a dependency
+        return errors
+    from hzx.runner import inflate  # noqa: F401  (makes ISA-L's error class picklable)
+
+    return (*errors, isal_zlib.error)
 
 
 def _failed_steps(reports: list[tuple[str, str, list[list[int]], Any]], computed: list[Any]

@@ -383,16 +383,31 @@ def coffea_executor(options: ExecutorOptions, client: Any, inflate_library: str 
     ``inflate_library``: what the futures executor's worker processes inflate ZLIB baskets
     with (:mod:`hzx.runner.inflate`; the iterative executor runs in this process, Dask workers
     get it from a worker plugin)."""
-    from coffea import processor
 
     if options.executor == "iterative":
-        return processor.IterativeExecutor(status=options.progress, retries=options.retries)
+        return _iterative_executor()(status=options.progress, retries=options.retries)
     if options.executor == "futures":
         return _inflating_futures_executor()(workers=options.workers, status=options.progress,
                                              retries=options.retries,
                                              inflate_library=inflate_library)
     return _spread_dask_executor()(client=client, status=options.progress,
                                    retries=options.retries)
+
+
+def _iterative_executor() -> type:
+    """coffea's ``IterativeExecutor``, without a progress bar when ``status`` is off (coffea
+    passes ``disable`` to rich as a task field, which rich ignores, so its bar always shows)."""
+    from coffea import processor
+    from coffea.processor.accumulator import accumulate
+
+    @dataclasses.dataclass
+    class IterativeExecutor(processor.IterativeExecutor):
+        def __call__(self, items, function, accumulator):
+            if self.status or len(items) == 0:
+                return super().__call__(items, function, accumulator)
+            return accumulate(map(function, items), accumulator), 0
+
+    return IterativeExecutor
 
 
 def _inflating_futures_executor() -> type:

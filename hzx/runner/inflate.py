@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import importlib.util
+import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -27,6 +28,22 @@ from hzx.errors import ConfigurationError
 
 #: accepted values of ``RunOptions.inflate``
 CHOICES = ("auto", "isal", "zlib")
+
+
+def _name_isal_error() -> None:
+    """python-isal's ``IsalError`` says it lives in a module ``igzip_lib`` (its C extension's
+    own name), which no import finds, so pickle cannot name the class: a Runner task or a
+    dask-awkward graph that lists it among the errors to skip would not reach a worker. The
+    module is ``isal.igzip_lib``; hzx registers it under that name too. Every hzx worker imports
+    this module first (the worker plugin and the process-pool tasks below live here)."""
+    try:
+        from isal import igzip_lib
+    except ImportError:  # pragma: no cover - isal is a dependency
+        return
+    sys.modules.setdefault("igzip_lib", igzip_lib)
+
+
+_name_isal_error()
 
 
 def resolve(choice: str) -> str:
