@@ -106,3 +106,15 @@ def write_mc_folder(directory: str | Path, source: str | Path, lumi_fb: float = 
                               / (norm * per_event.sum())).astype(np.float32)
         write_mini(path, arrays)
     return folder.parent
+
+
+def write_damaged_basket(path: str | Path, arrays: ak.Array) -> Path:
+    """``arrays`` as a ``mini`` tree whose first ``lep_pt`` basket is damaged after writing:
+    the file opens and passes the pre-run check, that basket cannot be inflated."""
+    path = write_mini(path, arrays)
+    seek = int(uproot.open(path)["mini"]["lep_pt"].member("fBasketSeek")[0])
+    compressed = path.read_bytes().find(b"ZL", seek)  # the basket's zlib block
+    with open(path, "r+b") as file:
+        file.seek(compressed + 30)
+        file.write(b"\xff" * 30)
+    return path

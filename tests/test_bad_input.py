@@ -7,7 +7,7 @@ import shutil
 import numpy as np
 import pytest
 import uproot
-from minitree import read_mini, write_mini
+from minitree import read_mini, write_damaged_basket, write_mini
 
 from hzx.errors import ConfigurationError, InputFileError, UnknownSampleError
 from hzx.processors import AtlasOpenDataSchema, FourLeptonOptions, FourLeptonProcessor
@@ -142,24 +142,13 @@ def test_cli_names_the_flag_of_a_bad_run_option(opendata_dir, tmp_path, capsys, 
     assert capsys.readouterr().err.splitlines() == [f"hzx run: error: {message}"]
 
 
-def _corrupt_basket(opendata_dir, path):
-    """data_B with one lep_pt basket damaged: the file opens and passes the pre-run check, its
-    chunk cannot be inflated."""
-    path = write_mini(path, read_mini(opendata_dir / "data_B.4lep.root"))
-    seek = int(uproot.open(path)["mini"]["lep_pt"].member("fBasketSeek")[0])
-    compressed = path.read_bytes().find(b"ZL", seek)  # the basket's zlib block
-    with open(path, "r+b") as file:
-        file.seek(compressed + 30)
-        file.write(b"\xff" * 30)
-    return path
-
-
 @pytest.mark.parametrize("library", ["zlib", "isal"])
 @pytest.mark.parametrize("executor", ["iterative", "dask"])
 def test_unreadable_basket_on_the_runner(opendata_dir, tmp_path, library, executor):
     """Runner backend: one line naming the file, its entries and dataset; with skip_bad_files
     the chunk is skipped, the file recorded, the other dataset whole."""
-    path = _corrupt_basket(opendata_dir, tmp_path / "data_corrupt.4lep.root")
+    path = write_damaged_basket(tmp_path / "data_corrupt.4lep.root",
+                                read_mini(opendata_dir / "data_B.4lep.root"))
     fileset = {"data_corrupt": [str(path)], "data_A": [str(opendata_dir / "data_A.4lep.root")]}
 
     def go(skip):
@@ -187,7 +176,8 @@ def test_unreadable_basket_on_the_runner(opendata_dir, tmp_path, library, execut
 def test_unreadable_basket_cli_exit_code(opendata_dir, tmp_path, capsys):
     import json
 
-    path = _corrupt_basket(opendata_dir, tmp_path / "data_corrupt.4lep.root")
+    path = write_damaged_basket(tmp_path / "data_corrupt.4lep.root",
+                                read_mini(opendata_dir / "data_B.4lep.root"))
     fileset = tmp_path / "fs.json"
     fileset.write_text(json.dumps({"data_corrupt": [str(path)]}))
     code = main(["run", "fourlep", "--fileset", str(fileset), "--out",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hist
 import numpy as np
 import pytest
-from minitree import read_mini, write_mini
+from minitree import read_mini, write_damaged_basket, write_mini
 
 from hzx import load_output
 from hzx.errors import ConfigurationError
@@ -282,15 +282,8 @@ def test_unreadable_chunk_skipped_and_reported(opendata_dir, tmp_path, library, 
                                                executor):
     """A basket of lep_pt corrupted after the file was written: the file opens and passes the
     checks before the run, its first chunk cannot be decompressed (by either library)."""
-    path = write_mini(tmp_path / "data_corrupt.4lep.root",
-                      read_mini(opendata_dir / "data_B.4lep.root"))
-    import uproot
-
-    seek = int(uproot.open(path)["mini"]["lep_pt"].member("fBasketSeek")[0])
-    compressed = path.read_bytes().find(b"ZL", seek)  # the basket's zlib block
-    with open(path, "r+b") as file:
-        file.seek(compressed + 30)
-        file.write(b"\xff" * 30)
+    path = write_damaged_basket(tmp_path / "data_corrupt.4lep.root",
+                                read_mini(opendata_dir / "data_B.4lep.root"))
     fileset = {"data_corrupt": [str(path)], "data_A": [str(opendata_dir / "data_A.4lep.root")]}
     out = run_processor(FourLeptonProcessor(), fileset, treename="mini",
                         schema=AtlasOpenDataSchema,

@@ -335,6 +335,7 @@ def run_processor(
         processor_instance.validate_metadata(dataset, entry["metadata"])
 
     library = inflate.resolve(run.inflate)
+    run = dataclasses.replace(run, inflate=library)  # "auto" made concrete, for the executors
     with contextlib.ExitStack() as stack:
         if executor.uses_dask and client is None:
             client = stack.enter_context(dask_client(executor))
@@ -476,7 +477,7 @@ def _coffea_run(processor_instance: Any, fileset: dict[str, Any], treename: str,
         if preload:  # read in bulk (one tree.arrays per chunk) when NanoEvents is built
             fileset[dataset] = {**entry, "preload": list(preload)}
     runner = processor.Runner(
-        executor=coffea_executor(executor, client, inflate.resolve(run.inflate)),
+        executor=coffea_executor(executor, client, run.inflate),
         chunksize=run.chunksize,
         maxchunks=run.maxchunks,
         # a fresh cache for each run: coffea's default is one process-wide cache keyed by
